@@ -1,0 +1,741 @@
+//! The bidirectional flow table: 5-tuple (and VLAN) to flow, client and server, counters, TCP state, how
+//! each flow ended, idle timeouts in packet time and a hard cap with eviction of the oldest idle flows.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::decode::{TcpFlags, TcpSegment};
+use crate::reassembly::{
+    BufferBudget, Direction, EndReason, HalfStream, ReassemblyConfig, ReassemblyStats,
+    StreamConsumer,
+};
+use crate::time::Timestamp;
+
+pub const PROTO_TCP: u8 = 6;
+pub const PROTO_UDP: u8 = 17;
+
+/// One side of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+/// What identifies a flow: both endpoints in a canonical order, the IP protocol and the VLAN tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub vlan: [u16; 2],
+    pub protocol: u8,
+    pub lo: Endpoint,
+    pub hi: Endpoint,
+}
+
+impl FlowKey {
+    pub fn new(vlan: [u16; 2], protocol: u8, a: Endpoint, b: Endpoint) -> FlowKey {
+        let a_first = (a.ip, a.port) <= (b.ip, b.port);
+        let (lo, hi) = if a_first { (a, b) } else { (b, a) };
+        FlowKey {
+            vlan,
+            protocol,
+            lo,
+            hi,
+        }
+    }
+}
+
+/// What a consumer is told when its flow opens.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowInfo {
+    pub id: u64,
+    pub protocol: u8,
+    pub vlan: [u16; 2],
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub first_seen: Timestamp,
+}
+
+/// TCP connection state as a passive observer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpState {
+    /// The client's SYN was seen.
+    SynSent,
+    /// The server's SYN-ACK was seen.
+    SynReceived,
+    /// The handshake completed, or data flowed without a captured handshake.
+    Established,
+    /// One side sent FIN.
+    Closing,
+    /// Both sides sent FIN.
+    Closed,
+    /// A side sent RST.
+    Reset,
+}
+
+impl TcpState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpState::SynSent => "syn_sent",
+            TcpState::SynReceived => "syn_received",
+            TcpState::Established => "established",
+            TcpState::Closing => "closing",
+            TcpState::Closed => "closed",
+            TcpState::Reset => "reset",
+        }
+    }
+}
+
+/// Everything known about a flow when it ends.
+#[derive(Debug, Clone)]
+pub struct FlowRecord {
+    pub id: u64,
+    pub protocol: u8,
+    pub vlan: [u16; 2],
+    pub client: Endpoint,
+    pub server: Endpoint,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Indexed by [`Direction::index`]: 0 client to server, 1 server to client.
+    pub packets: [u64; 2],
+    /// Frame bytes on the wire (original lengths).
+    pub bytes: [u64; 2],
+    /// Transport payload bytes as captured.
+    pub payload_bytes: [u64; 2],
+    /// The client's SYN was captured, so client and server are known rather than guessed.
+    pub handshake_seen: bool,
+    pub tcp_state: Option<TcpState>,
+    pub end: EndReason,
+    pub reassembly: [ReassemblyStats; 2],
+    /// Packets of this flow cut short by the capture's snaplen.
+    pub truncated_packets: u64,
+}
+
+impl FlowRecord {
+    pub fn total_packets(&self) -> u64 {
+        self.packets[0] + self.packets[1]
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.bytes[0] + self.bytes[1]
+    }
+}
+
+/// Receives each flow as it opens and ends; application parsers hang off it.
+pub trait FlowHandler {
+    type Consumer: StreamConsumer;
+    fn open(&mut self, info: &FlowInfo) -> Self::Consumer;
+    fn finish(&mut self, record: FlowRecord, consumer: Self::Consumer);
+}
+
+/// Timeouts (seconds of packet time) and the table's cap.
+#[derive(Debug, Clone, Copy)]
+pub struct FlowConfig {
+    pub max_flows: usize,
+    /// A TCP connection whose handshake has not completed.
+    pub tcp_opening_timeout: i64,
+    pub tcp_established_timeout: i64,
+    /// How long a closed (FIN or RST) connection stays to collect its last ACKs and retransmissions.
+    pub closed_linger: i64,
+    pub udp_timeout: i64,
+    pub other_timeout: i64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 262_144,
+            tcp_opening_timeout: 120,
+            // Clinical links (HL7 interface connections) sit idle for long stretches between messages.
+            tcp_established_timeout: 3600,
+            closed_linger: 30,
+            udp_timeout: 120,
+            other_timeout: 60,
+        }
+    }
+}
+
+/// Counters of the flow table itself.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FlowTableStats {
+    pub flows: u64,
+    pub tcp_flows: u64,
+    pub udp_flows: u64,
+    pub other_flows: u64,
+    /// Flows pushed out because the table was full.
+    pub evicted: u64,
+    pub timed_out: u64,
+    /// Connections ended because a fresh SYN reused their 5-tuple.
+    pub reused: u64,
+    /// Peak number of flows held at once.
+    pub peak_flows: u64,
+    /// Out-of-order bytes buffered at the peak, over all flows.
+    pub peak_buffered_bytes: u64,
+    /// Reassembly counters summed over every TCP flow that has ended.
+    pub reassembly: ReassemblyStats,
+}
+
+const NIL: u32 = u32::MAX;
+/// Timeout classes, each an LRU list ordered by last activity.
+const CLASS_CLOSED: usize = 0;
+const CLASS_OPENING: usize = 1;
+const CLASS_ESTABLISHED: usize = 2;
+const CLASS_UDP: usize = 3;
+const CLASS_OTHER: usize = 4;
+const CLASSES: usize = 5;
+
+struct Entry<C> {
+    key: FlowKey,
+    record: FlowRecord,
+    consumer: C,
+    streams: [HalfStream; 2],
+    client_isn: Option<u32>,
+    fin_seen: [bool; 2],
+    class: usize,
+    prev: u32,
+    next: u32,
+}
+
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+/// Seeded per process, so a crafted capture cannot aim for hash collisions.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The flow table. All time is packet time: `now` only moves forward.
+pub struct FlowTable<H: FlowHandler> {
+    map: FastMap<FlowKey, u32>,
+    slab: Vec<Option<Entry<H::Consumer>>>,
+    free: Vec<u32>,
+    lists: [List; CLASSES],
+    next_id: u64,
+    config: FlowConfig,
+    reassembly: ReassemblyConfig,
+    budget: BufferBudget,
+    stats: FlowTableStats,
+    now: Timestamp,
+    last_sweep: Timestamp,
+    handler: H,
+}
+
+impl<H: FlowHandler> FlowTable<H> {
+    pub fn new(config: FlowConfig, reassembly: ReassemblyConfig, handler: H) -> Self {
+        FlowTable {
+            map: FastMap::default(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; CLASSES],
+            next_id: 0,
+            config: FlowConfig {
+                max_flows: config.max_flows.max(1),
+                ..config
+            },
+            reassembly,
+            budget: BufferBudget::default(),
+            stats: FlowTableStats::default(),
+            now: Timestamp(i64::MIN),
+            last_sweep: Timestamp(i64::MIN),
+            handler,
+        }
+    }
+
+    pub fn handler(&mut self) -> &mut H {
+        &mut self.handler
+    }
+
+    pub fn stats(&self) -> FlowTableStats {
+        self.stats
+    }
+
+    /// Flows held right now.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Moves packet time forward and expires idle flows (at most once per second of packet time).
+    pub fn advance(&mut self, ts: Timestamp) {
+        if ts > self.now {
+            self.now = ts;
+        }
+        if self.now.nanos_since(self.last_sweep) >= Timestamp::NANOS_PER_SEC
+            || self.last_sweep.0 == i64::MIN
+        {
+            self.last_sweep = self.now;
+            self.expire();
+        }
+    }
+
+    /// One TCP segment. `wire_len` is the frame's original length.
+    #[allow(clippy::too_many_arguments)]
+    pub fn tcp(
+        &mut self,
+        ts: Timestamp,
+        vlan: [u16; 2],
+        src: IpAddr,
+        dst: IpAddr,
+        seg: &TcpSegment<'_>,
+        wire_len: u32,
+        truncated: bool,
+    ) {
+        self.advance(ts);
+        let a = Endpoint {
+            ip: src,
+            port: seg.src_port,
+        };
+        let b = Endpoint {
+            ip: dst,
+            port: seg.dst_port,
+        };
+        let key = FlowKey::new(vlan, PROTO_TCP, a, b);
+        let syn = seg.flags.contains(TcpFlags::SYN);
+        let ack = seg.flags.contains(TcpFlags::ACK);
+        let idx = match self.map.get(&key).copied() {
+            Some(idx) if syn && !ack && self.is_new_connection(idx, a, seg.seq) => {
+                let reason = match self.entry(idx).record.tcp_state {
+                    Some(TcpState::Closed) => EndReason::Fin,
+                    Some(TcpState::Reset) => EndReason::Rst,
+                    _ => {
+                        self.stats.reused += 1;
+                        EndReason::Reused
+                    }
+                };
+                self.remove(idx, reason);
+                self.insert(key, ts, a, b, true)
+            }
+            Some(idx) => idx,
+            None => {
+                let sender_is_client = if syn {
+                    !ack
+                } else {
+                    sender_is_client(seg.src_port, seg.dst_port, true)
+                };
+                self.insert(key, ts, a, b, sender_is_client)
+            }
+        };
+
+        let now = self.now;
+        let reassembly = self.reassembly;
+        let e = self.slab[idx as usize]
+            .as_mut()
+            .expect("indexed flow exists");
+        let dir = if e.record.client == a {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let d = dir.index();
+        e.record.packets[d] += 1;
+        e.record.bytes[d] += u64::from(wire_len);
+        e.record.payload_bytes[d] += seg.payload.len() as u64;
+        e.record.last_seen = now;
+        if truncated {
+            e.record.truncated_packets += 1;
+        }
+
+        let fin = seg.flags.contains(TcpFlags::FIN);
+        let rst = seg.flags.contains(TcpFlags::RST);
+        if syn && dir == Direction::ToServer && !ack {
+            e.record.handshake_seen = true;
+            e.client_isn.get_or_insert(seg.seq);
+        }
+        let [to_server, to_client] = &mut e.streams;
+        let (this, other) = match dir {
+            Direction::ToServer => (to_server, to_client),
+            Direction::ToClient => (to_client, to_server),
+        };
+        if e.record.tcp_state != Some(TcpState::Reset) {
+            this.segment(
+                dir,
+                ts,
+                seg.seq,
+                syn,
+                fin,
+                seg.payload,
+                &reassembly,
+                &mut self.budget,
+                &mut e.consumer,
+            );
+            if ack {
+                other.acked(
+                    dir.reverse(),
+                    ts,
+                    seg.ack,
+                    &mut self.budget,
+                    &mut e.consumer,
+                );
+            }
+        }
+        if fin {
+            e.fin_seen[d] = true;
+        }
+        let state = e.record.tcp_state;
+        let new_state = if rst {
+            TcpState::Reset
+        } else {
+            match state {
+                Some(TcpState::Reset) => TcpState::Reset,
+                _ if e.fin_seen[0] && e.fin_seen[1] => TcpState::Closed,
+                _ if fin || e.fin_seen[0] || e.fin_seen[1] => TcpState::Closing,
+                None if syn && !ack => TcpState::SynSent,
+                None | Some(TcpState::SynSent) if syn && ack => TcpState::SynReceived,
+                Some(TcpState::SynSent) if !syn && seg.payload.is_empty() && !ack => {
+                    TcpState::SynSent
+                }
+                Some(TcpState::SynSent) if syn => TcpState::SynSent,
+                Some(TcpState::SynReceived) if syn => TcpState::SynReceived,
+                _ => TcpState::Established,
+            }
+        };
+        if new_state == TcpState::Reset && state != Some(TcpState::Reset) {
+            // Bytes sent before the reset are still delivered; nothing after it is taken.
+            let [s0, s1] = &mut e.streams;
+            s0.reset(Direction::ToServer, ts, &mut self.budget, &mut e.consumer);
+            s1.reset(Direction::ToClient, ts, &mut self.budget, &mut e.consumer);
+        }
+        e.record.tcp_state = Some(new_state);
+        let class = match new_state {
+            TcpState::Closed | TcpState::Reset => CLASS_CLOSED,
+            TcpState::SynSent | TcpState::SynReceived => CLASS_OPENING,
+            TcpState::Established | TcpState::Closing => CLASS_ESTABLISHED,
+        };
+        self.touch(idx, class);
+        self.stats.peak_buffered_bytes =
+            self.stats.peak_buffered_bytes.max(self.budget.used as u64);
+    }
+
+    /// One UDP datagram, or any other IP packet (`ports` zero for protocols without ports).
+    #[allow(clippy::too_many_arguments)]
+    pub fn datagram(
+        &mut self,
+        ts: Timestamp,
+        vlan: [u16; 2],
+        protocol: u8,
+        src: Endpoint,
+        dst: Endpoint,
+        payload: &[u8],
+        wire_len: u32,
+        truncated: bool,
+    ) {
+        self.advance(ts);
+        let key = FlowKey::new(vlan, protocol, src, dst);
+        let idx = match self.map.get(&key).copied() {
+            Some(idx) => idx,
+            None => {
+                let client = protocol != PROTO_UDP || sender_is_client(src.port, dst.port, false);
+                self.insert(key, ts, src, dst, client)
+            }
+        };
+        let now = self.now;
+        let e = self.slab[idx as usize]
+            .as_mut()
+            .expect("indexed flow exists");
+        let dir = if e.record.client == src {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let d = dir.index();
+        e.record.packets[d] += 1;
+        e.record.bytes[d] += u64::from(wire_len);
+        e.record.payload_bytes[d] += payload.len() as u64;
+        e.record.last_seen = now;
+        if truncated {
+            e.record.truncated_packets += 1;
+        }
+        if protocol == PROTO_UDP {
+            e.consumer.datagram(dir, ts, payload);
+        }
+        let class = if protocol == PROTO_UDP {
+            CLASS_UDP
+        } else {
+            CLASS_OTHER
+        };
+        self.touch(idx, class);
+    }
+
+    /// End of input: every flow still held ends with [`EndReason::EndOfCapture`] (or how it closed).
+    pub fn finish(mut self) -> (H, FlowTableStats) {
+        // Oldest first, so that flow records come out in a stable order.
+        let mut live: Vec<(u64, u32)> = self
+            .slab
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (e.record.id, i as u32)))
+            .collect();
+        live.sort_unstable();
+        for (_, idx) in live {
+            let reason = self.closed_reason(idx).unwrap_or(EndReason::EndOfCapture);
+            self.remove(idx, reason);
+        }
+        (self.handler, self.stats)
+    }
+
+    fn entry(&self, idx: u32) -> &Entry<H::Consumer> {
+        self.slab[idx as usize]
+            .as_ref()
+            .expect("indexed flow exists")
+    }
+
+    /// A SYN without ACK on an existing flow starts a new connection unless it repeats the known SYN.
+    fn is_new_connection(&self, idx: u32, sender: Endpoint, seq: u32) -> bool {
+        let e = self.entry(idx);
+        if e.record.client != sender {
+            // A SYN from the former server: a new connection the other way round.
+            return true;
+        }
+        match e.client_isn {
+            Some(isn) => isn != seq,
+            // Picked up mid-stream: a SYN now means the old connection is over.
+            None => true,
+        }
+    }
+
+    fn closed_reason(&self, idx: u32) -> Option<EndReason> {
+        match self.entry(idx).record.tcp_state {
+            Some(TcpState::Closed) => Some(EndReason::Fin),
+            Some(TcpState::Reset) => Some(EndReason::Rst),
+            _ => None,
+        }
+    }
+
+    fn insert(
+        &mut self,
+        key: FlowKey,
+        ts: Timestamp,
+        a: Endpoint,
+        b: Endpoint,
+        a_is_client: bool,
+    ) -> u32 {
+        if self.map.len() >= self.config.max_flows {
+            self.evict_oldest();
+        }
+        let (client, server) = if a_is_client { (a, b) } else { (b, a) };
+        let id = self.next_id;
+        self.next_id += 1;
+        let info = FlowInfo {
+            id,
+            protocol: key.protocol,
+            vlan: key.vlan,
+            client,
+            server,
+            first_seen: ts,
+        };
+        let consumer = self.handler.open(&info);
+        match key.protocol {
+            PROTO_TCP => self.stats.tcp_flows += 1,
+            PROTO_UDP => self.stats.udp_flows += 1,
+            _ => self.stats.other_flows += 1,
+        }
+        self.stats.flows += 1;
+        let entry = Entry {
+            key,
+            record: FlowRecord {
+                id,
+                protocol: key.protocol,
+                vlan: key.vlan,
+                client,
+                server,
+                first_seen: ts,
+                last_seen: ts,
+                packets: [0; 2],
+                bytes: [0; 2],
+                payload_bytes: [0; 2],
+                handshake_seen: false,
+                tcp_state: None,
+                end: EndReason::EndOfCapture,
+                reassembly: [ReassemblyStats::default(); 2],
+                truncated_packets: 0,
+            },
+            consumer,
+            streams: [HalfStream::default(), HalfStream::default()],
+            client_isn: None,
+            fin_seen: [false; 2],
+            class: CLASS_OTHER,
+            prev: NIL,
+            next: NIL,
+        };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(entry);
+                i
+            }
+            None => {
+                self.slab.push(Some(entry));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.link_tail(idx, CLASS_OTHER);
+        self.map.insert(key, idx);
+        self.stats.peak_flows = self.stats.peak_flows.max(self.map.len() as u64);
+        idx
+    }
+
+    fn remove(&mut self, idx: u32, reason: EndReason) {
+        self.unlink(idx);
+        let mut e = self.slab[idx as usize].take().expect("indexed flow exists");
+        self.free.push(idx);
+        self.map.remove(&e.key);
+        let ts = e.record.last_seen;
+        let [s0, s1] = &mut e.streams;
+        s0.close(Direction::ToServer, ts, &mut self.budget, &mut e.consumer);
+        s1.close(Direction::ToClient, ts, &mut self.budget, &mut e.consumer);
+        e.record.reassembly = [s0.stats, s1.stats];
+        if e.key.protocol == PROTO_TCP {
+            self.stats.reassembly.add(&s0.stats);
+            self.stats.reassembly.add(&s1.stats);
+        }
+        e.record.end = reason;
+        e.consumer.close(ts, reason);
+        self.handler.finish(e.record, e.consumer);
+    }
+
+    fn evict_oldest(&mut self) {
+        let oldest = self
+            .lists
+            .iter()
+            .filter(|l| l.head != NIL)
+            .map(|l| l.head)
+            .min_by_key(|&i| self.entry(i).record.last_seen);
+        if let Some(idx) = oldest {
+            match self.closed_reason(idx) {
+                Some(reason) => self.remove(idx, reason),
+                None => {
+                    self.stats.evicted += 1;
+                    self.remove(idx, EndReason::Evicted);
+                }
+            }
+        }
+    }
+
+    fn timeout(&self, class: usize) -> i64 {
+        let c = &self.config;
+        match class {
+            CLASS_CLOSED => c.closed_linger,
+            CLASS_OPENING => c.tcp_opening_timeout,
+            CLASS_ESTABLISHED => c.tcp_established_timeout,
+            CLASS_UDP => c.udp_timeout,
+            _ => c.other_timeout,
+        }
+    }
+
+    fn expire(&mut self) {
+        for class in 0..CLASSES {
+            let limit = self.timeout(class).saturating_mul(Timestamp::NANOS_PER_SEC);
+            loop {
+                let head = self.lists[class].head;
+                if head == NIL || self.now.nanos_since(self.entry(head).record.last_seen) <= limit {
+                    break;
+                }
+                match self.closed_reason(head) {
+                    Some(reason) => self.remove(head, reason),
+                    None => {
+                        self.stats.timed_out += 1;
+                        self.remove(head, EndReason::IdleTimeout);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves a flow to the tail of its class list (most recently active).
+    fn touch(&mut self, idx: u32, class: usize) {
+        let e = self.entry(idx);
+        if e.class == class && e.next == NIL {
+            return;
+        }
+        self.unlink(idx);
+        self.link_tail(idx, class);
+    }
+
+    fn link_tail(&mut self, idx: u32, class: usize) {
+        let tail = self.lists[class].tail;
+        {
+            let e = self.slab[idx as usize]
+                .as_mut()
+                .expect("indexed flow exists");
+            e.class = class;
+            e.prev = tail;
+            e.next = NIL;
+        }
+        if tail == NIL {
+            self.lists[class].head = idx;
+        } else {
+            self.slab[tail as usize]
+                .as_mut()
+                .expect("list links live flows")
+                .next = idx;
+        }
+        self.lists[class].tail = idx;
+    }
+
+    fn unlink(&mut self, idx: u32) {
+        let (class, prev, next) = {
+            let e = self.entry(idx);
+            (e.class, e.prev, e.next)
+        };
+        if prev == NIL {
+            self.lists[class].head = next;
+        } else {
+            self.slab[prev as usize]
+                .as_mut()
+                .expect("list links live flows")
+                .next = next;
+        }
+        if next == NIL {
+            self.lists[class].tail = prev;
+        } else {
+            self.slab[next as usize]
+                .as_mut()
+                .expect("list links live flows")
+                .prev = prev;
+        }
+        let e = self.slab[idx as usize]
+            .as_mut()
+            .expect("indexed flow exists");
+        e.prev = NIL;
+        e.next = NIL;
+    }
+}
+
+/// Well-known and registered service ports that a client would not pick as its own port.
+fn is_service_port(port: u16) -> bool {
+    port < 1024
+        || matches!(
+            port,
+            1433 | 1521
+                | 2575
+                | 2762
+                | 3306
+                | 3389
+                | 4242
+                | 5432
+                | 5900
+                | 6661
+                | 8080
+                | 8443
+                | 11112
+                | 11113
+        )
+}
+
+/// Without a SYN, decides whether the sender of the first packet is the client: a service port on one
+/// side only marks the server; otherwise the lower port is taken as the server, and for UDP a tie means
+/// the first sender asked.
+fn sender_is_client(src_port: u16, dst_port: u16, tcp: bool) -> bool {
+    match (is_service_port(src_port), is_service_port(dst_port)) {
+        (false, true) => true,
+        (true, false) => false,
+        _ if src_port == dst_port => true,
+        // Two ephemeral UDP ports (RTP, vendor telemetry): the first sender is the one that asked.
+        (false, false) if !tcp => true,
+        _ => dst_port < src_port,
+    }
+}

@@ -1,0 +1,27 @@
+//! Captures to flows: reading pcap and pcapng files, decoding link to transport layers, reassembling IP
+//! fragments, tracking bidirectional flows and reassembling TCP streams for application parsers.
+//!
+//! This crate knows no application protocol: it hands ordered bytes, gaps and datagrams to a
+//! [`StreamConsumer`] and never looks inside them.
+
+#![forbid(unsafe_code)]
+
+pub mod decode;
+pub mod defrag;
+pub mod flow;
+pub mod pipeline;
+pub mod reader;
+pub mod reassembly;
+pub mod time;
+
+pub use decode::LinkType;
+pub use flow::{
+    Endpoint, FlowConfig, FlowHandler, FlowInfo, FlowKey, FlowRecord, FlowTable, TcpState,
+};
+pub use pipeline::{Pipeline, PipelineConfig, PipelineStats};
+pub use reader::{CaptureReader, Format, RawPacket, ReadError};
+pub use reassembly::{
+    CollectingConsumer, Direction, EndReason, NullConsumer, ReassemblyConfig, ReassemblyStats,
+    StreamConsumer,
+};
+pub use time::Timestamp;

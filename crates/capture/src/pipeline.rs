@@ -1,0 +1,199 @@
+//! From raw frames to flows: decode, defragment, and feed the flow table, counting everything skipped.
+
+use crate::decode::{self, Decoded, IpPacket, Transport};
+use crate::defrag::{DefragConfig, DefragStats, Defragmenter};
+use crate::flow::{
+    Endpoint, FlowConfig, FlowHandler, FlowTable, FlowTableStats, PROTO_TCP, PROTO_UDP,
+};
+use crate::reader::RawPacket;
+use crate::reassembly::ReassemblyConfig;
+use crate::time::Timestamp;
+
+/// Every cap and timeout of the pipeline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PipelineConfig {
+    pub flows: FlowConfig,
+    pub reassembly: ReassemblyConfig,
+    pub defrag: DefragConfig,
+}
+
+/// What the pipeline saw, by layer.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineStats {
+    pub packets: u64,
+    /// Frame bytes on the wire (original lengths).
+    pub bytes: u64,
+    /// Frame bytes present in the capture.
+    pub captured_bytes: u64,
+    /// Frames whose link or IP header could not be decoded.
+    pub decode_errors: u64,
+    /// Frames cut short by the snaplen (decoded as far as they go).
+    pub truncated: u64,
+    /// Frames of a link type we do not decode.
+    pub unsupported_link: u64,
+    /// ARP, LLDP and other non-IP frames.
+    pub non_ip: u64,
+    pub ipv4: u64,
+    pub ipv6: u64,
+    pub tcp: u64,
+    pub udp: u64,
+    pub icmp: u64,
+    pub other_ip: u64,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub defrag: DefragStats,
+    pub flows: FlowTableStats,
+}
+
+/// Decodes frames and feeds a flow table whose handler receives the flows.
+pub struct Pipeline<H: FlowHandler> {
+    flows: FlowTable<H>,
+    defrag: Defragmenter,
+    stats: PipelineStats,
+}
+
+impl<H: FlowHandler> Pipeline<H> {
+    pub fn new(config: PipelineConfig, handler: H) -> Self {
+        Pipeline {
+            flows: FlowTable::new(config.flows, config.reassembly, handler),
+            defrag: Defragmenter::new(config.defrag),
+            stats: PipelineStats::default(),
+        }
+    }
+
+    pub fn handler(&mut self) -> &mut H {
+        self.flows.handler()
+    }
+
+    pub fn stats(&self) -> PipelineStats {
+        let mut s = self.stats;
+        s.defrag = self.defrag.stats();
+        s.flows = self.flows.stats();
+        s
+    }
+
+    /// One frame from a capture.
+    pub fn packet(&mut self, pkt: &RawPacket<'_>) {
+        let s = &mut self.stats;
+        s.packets += 1;
+        s.bytes += u64::from(pkt.orig_len);
+        s.captured_bytes += pkt.data.len() as u64;
+        s.first_ts.get_or_insert(pkt.ts);
+        s.last_ts = Some(s.last_ts.map_or(pkt.ts, |t| t.max(pkt.ts)));
+        if pkt.data.len() < pkt.orig_len as usize {
+            s.truncated += 1;
+        }
+        match decode::decode(pkt.link, pkt.data, pkt.orig_len) {
+            Ok(Decoded::Ip(ip)) => self.ip(pkt, ip),
+            Ok(Decoded::NonIp { .. }) => s.non_ip += 1,
+            Ok(Decoded::UnsupportedLink) => s.unsupported_link += 1,
+            Err(_) => s.decode_errors += 1,
+        }
+    }
+
+    fn ip(&mut self, pkt: &RawPacket<'_>, ip: IpPacket<'_>) {
+        match ip.src {
+            std::net::IpAddr::V4(_) => self.stats.ipv4 += 1,
+            std::net::IpAddr::V6(_) => self.stats.ipv6 += 1,
+        }
+        if let Some(frag) = &ip.fragment {
+            self.defrag.expire(pkt.ts);
+            let Transport::Fragment(bytes) = ip.transport else {
+                return;
+            };
+            if ip.truncated {
+                // A cut fragment would leave a hole or a wrong end in its datagram; it is counted as
+                // truncated and left out.
+                return;
+            }
+            if let Some(whole) = self
+                .defrag
+                .push(pkt.ts, ip.src, ip.dst, ip.protocol, frag, bytes)
+            {
+                let len = u32::try_from(whole.len()).unwrap_or(u32::MAX);
+                let (transport, truncated) = decode::decode_transport(ip.protocol, &whole, len);
+                let ip = IpPacket {
+                    transport,
+                    truncated,
+                    fragment: None,
+                    ..ip
+                };
+                self.transport(pkt, &ip);
+            }
+            return;
+        }
+        self.transport(pkt, &ip);
+    }
+
+    fn transport(&mut self, pkt: &RawPacket<'_>, ip: &IpPacket<'_>) {
+        let ts = pkt.ts;
+        let truncated = ip.truncated;
+        match &ip.transport {
+            Transport::Tcp(seg) => {
+                self.stats.tcp += 1;
+                self.flows
+                    .tcp(ts, ip.vlan, ip.src, ip.dst, seg, pkt.orig_len, truncated);
+            }
+            Transport::Udp(d) => {
+                self.stats.udp += 1;
+                let src = Endpoint {
+                    ip: ip.src,
+                    port: d.src_port,
+                };
+                let dst = Endpoint {
+                    ip: ip.dst,
+                    port: d.dst_port,
+                };
+                self.flows.datagram(
+                    ts,
+                    ip.vlan,
+                    PROTO_UDP,
+                    src,
+                    dst,
+                    d.payload,
+                    pkt.orig_len,
+                    truncated,
+                );
+            }
+            Transport::Icmp { .. } | Transport::Other(_) | Transport::Fragment(_) => {
+                if matches!(ip.transport, Transport::Icmp { .. }) {
+                    self.stats.icmp += 1;
+                } else {
+                    self.stats.other_ip += 1;
+                }
+                // A TCP or UDP packet whose transport header was cut off still belongs to no flow we can
+                // key, so it is counted here rather than guessed into one.
+                if ip.protocol == PROTO_TCP || ip.protocol == PROTO_UDP {
+                    return;
+                }
+                let src = Endpoint {
+                    ip: ip.src,
+                    port: 0,
+                };
+                let dst = Endpoint {
+                    ip: ip.dst,
+                    port: 0,
+                };
+                self.flows.datagram(
+                    ts,
+                    ip.vlan,
+                    ip.protocol,
+                    src,
+                    dst,
+                    &[],
+                    pkt.orig_len,
+                    truncated,
+                );
+            }
+        }
+    }
+
+    /// End of input: flush every flow and hand back the handler with the final statistics.
+    pub fn finish(self) -> (H, PipelineStats) {
+        let mut stats = self.stats;
+        stats.defrag = self.defrag.stats();
+        let (handler, flow_stats) = self.flows.finish();
+        stats.flows = flow_stats;
+        (handler, stats)
+    }
+}

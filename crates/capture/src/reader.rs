@@ -1,0 +1,424 @@
+//! Capture files: classic pcap (both byte orders, micro- and nanosecond) and pcapng (several interfaces,
+//! each with its own link type and timestamp resolution), detected from the content and streamed.
+
+use std::io::Read;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapError};
+
+use crate::decode::LinkType;
+use crate::time::Timestamp;
+
+/// First read buffer; grows for larger records up to [`MAX_RECORD_BYTES`].
+const INITIAL_BUFFER: usize = 1 << 20;
+/// A record larger than this is taken as corruption rather than buffered (snaplens are at most 256 KiB).
+pub const MAX_RECORD_BYTES: usize = 16 << 20;
+/// Bytes read up front to detect the format and parse the file header.
+const PREFIX_BYTES: usize = 64 << 10;
+/// pcapng files may declare many interfaces; more than this is taken as corruption.
+const MAX_INTERFACES: usize = 4096;
+
+/// One captured frame, borrowed from the reader's buffer until the next call to [`CaptureReader::next_packet`].
+#[derive(Debug, Clone, Copy)]
+pub struct RawPacket<'a> {
+    pub ts: Timestamp,
+    pub link: LinkType,
+    pub data: &'a [u8],
+    /// The frame's length on the wire; larger than `data.len()` when the capture was snaplen-truncated.
+    pub orig_len: u32,
+}
+
+/// The container format, detected from the first bytes of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap { nanosecond: bool, big_endian: bool },
+    PcapNg,
+}
+
+/// Why a capture could not be read (further).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    #[error("not a pcap or pcapng capture (unrecognised file header)")]
+    NotACapture,
+    #[error("empty file, not a capture")]
+    Empty,
+    #[error("capture ends in the middle of a record at byte offset {offset}")]
+    Truncated { offset: u64 },
+    #[error("corrupt record at byte offset {offset}: {reason}")]
+    Corrupt { offset: u64, reason: String },
+    #[error("read error at byte offset {offset}")]
+    Io { offset: u64 },
+}
+
+impl ReadError {
+    /// True when the records before the error were read and are usable (the file is damaged, not unreadable).
+    pub fn is_partial(&self) -> bool {
+        matches!(
+            self,
+            ReadError::Truncated { .. } | ReadError::Corrupt { .. } | ReadError::Io { .. }
+        )
+    }
+}
+
+/// Counters of what the reader skipped without stopping.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderStats {
+    /// Records that cannot be a packet (a pcapng packet for an interface never described, a caplen larger
+    /// than the original length, a fraction of a second out of range); each is skipped.
+    pub bad_records: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link: LinkType,
+    /// Timestamp units per second.
+    units_per_sec: u64,
+    offset_secs: i64,
+}
+
+/// A streaming reader over a pcap or pcapng file. Memory use is bounded by the largest record.
+pub struct CaptureReader {
+    inner: Box<dyn PcapReaderIterator + Send>,
+    format: Format,
+    /// Bytes of the file consumed before the pending record.
+    offset: u64,
+    /// Length of the record returned last, consumed at the next call.
+    pending: usize,
+    legacy_link: LinkType,
+    legacy_nanos: bool,
+    interfaces: Vec<Interface>,
+    last_ts: Timestamp,
+    stats: ReaderStats,
+}
+
+impl CaptureReader {
+    /// Detects the format and reads the file header.
+    pub fn new<R: Read + Send + 'static>(mut reader: R) -> Result<Self, ReadError> {
+        // Read the start of the file ourselves to detect the format, then hand it back through a chain:
+        // pcap-parser takes the file header from its first read, so give it a whole prefix at once.
+        let mut prefix = vec![0u8; PREFIX_BYTES];
+        let mut got = 0;
+        while got < prefix.len() {
+            match reader.read(&mut prefix[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => return Err(ReadError::Io { offset: got as u64 }),
+            }
+        }
+        prefix.truncate(got);
+        if got == 0 {
+            return Err(ReadError::Empty);
+        }
+        let mut magic = [0u8; 4];
+        magic[..got.min(4)].copy_from_slice(&prefix[..got.min(4)]);
+        let format = match magic {
+            [0x0a, 0x0d, 0x0d, 0x0a] => Format::PcapNg,
+            [0xd4, 0xc3, 0xb2, 0xa1] => Format::Pcap {
+                nanosecond: false,
+                big_endian: false,
+            },
+            [0xa1, 0xb2, 0xc3, 0xd4] => Format::Pcap {
+                nanosecond: false,
+                big_endian: true,
+            },
+            [0x4d, 0x3c, 0xb2, 0xa1] => Format::Pcap {
+                nanosecond: true,
+                big_endian: false,
+            },
+            [0xa1, 0xb2, 0x3c, 0x4d] => Format::Pcap {
+                nanosecond: true,
+                big_endian: true,
+            },
+            // Kuznetzov's modified pcap (tcpdump's patched format).
+            [0x34, 0xcd, 0xb2, 0xa1] => Format::Pcap {
+                nanosecond: false,
+                big_endian: false,
+            },
+            [0xa1, 0xb2, 0xcd, 0x34] => Format::Pcap {
+                nanosecond: false,
+                big_endian: true,
+            },
+            _ => return Err(ReadError::NotACapture),
+        };
+        let chained = std::io::Cursor::new(prefix).chain(reader);
+        let inner = pcap_parser::create_reader(INITIAL_BUFFER, chained).map_err(|e| match e {
+            PcapError::ReadError => ReadError::Io { offset: 0 },
+            PcapError::Eof => ReadError::Empty,
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
+                ReadError::Truncated { offset: 0 }
+            }
+            _ => ReadError::NotACapture,
+        })?;
+        Ok(CaptureReader {
+            inner,
+            format,
+            offset: 0,
+            pending: 0,
+            legacy_link: LinkType::ETHERNET,
+            legacy_nanos: matches!(
+                format,
+                Format::Pcap {
+                    nanosecond: true,
+                    ..
+                }
+            ),
+            interfaces: Vec::new(),
+            last_ts: Timestamp::default(),
+            stats: ReaderStats::default(),
+        })
+    }
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Bytes of the file read so far (the start of the next record).
+    pub fn offset(&self) -> u64 {
+        self.offset + self.pending as u64
+    }
+
+    pub fn stats(&self) -> ReaderStats {
+        self.stats
+    }
+
+    /// The next packet, `Ok(None)` at the clean end of the file. After an error the reader is done.
+    pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, ReadError> {
+        // Loop on blocks that are not packets; the borrow checker needs the packet case to return from a
+        // fresh call to `inner.next()`, so the loop only classifies and the final call re-parses the block.
+        loop {
+            if self.pending > 0 {
+                self.inner.consume(self.pending);
+                self.offset += self.pending as u64;
+                self.pending = 0;
+            }
+            let step = match self.inner.next() {
+                Ok((len, block)) => {
+                    let step = classify(
+                        &block,
+                        &mut self.interfaces,
+                        &mut self.legacy_link,
+                        &mut self.legacy_nanos,
+                        &mut self.last_ts,
+                        &mut self.stats,
+                    );
+                    self.pending = len;
+                    match step {
+                        Ok(Some(meta)) => Step::Packet(meta),
+                        Ok(None) => Step::Skip,
+                        Err(reason) => Step::Fail(ReadError::Corrupt {
+                            offset: self.offset,
+                            reason,
+                        }),
+                    }
+                }
+                Err(PcapError::Eof) => return Ok(None),
+                Err(PcapError::Incomplete(_)) => Step::Refill,
+                Err(PcapError::UnexpectedEof) => {
+                    return Err(ReadError::Truncated {
+                        offset: self.offset,
+                    });
+                }
+                Err(PcapError::BufferTooSmall) => Step::Grow,
+                Err(PcapError::ReadError) => {
+                    return Err(ReadError::Io {
+                        offset: self.offset,
+                    });
+                }
+                Err(e) => Step::Fail(ReadError::Corrupt {
+                    offset: self.offset,
+                    reason: describe(&e),
+                }),
+            };
+            match step {
+                Step::Skip => continue,
+                Step::Fail(e) => {
+                    self.pending = 0;
+                    return Err(e);
+                }
+                Step::Refill => self.refill()?,
+                Step::Grow => self.grow()?,
+                Step::Packet(meta) => {
+                    let data = match self.inner.next() {
+                        Ok((_, PcapBlockOwned::Legacy(b))) => b.data,
+                        Ok((_, PcapBlockOwned::NG(Block::EnhancedPacket(b)))) => b.data,
+                        Ok((_, PcapBlockOwned::NG(Block::SimplePacket(b)))) => b.data,
+                        _ => &[],
+                    };
+                    let data = &data[..data.len().min(meta.caplen)];
+                    return Ok(Some(RawPacket {
+                        ts: meta.ts,
+                        link: meta.link,
+                        data,
+                        orig_len: meta.orig_len,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// The timestamp of the next packet, leaving it to be returned by the next [`Self::next_packet`];
+    /// used to merge several captures into one timeline.
+    pub fn peek_ts(&mut self) -> Result<Option<Timestamp>, ReadError> {
+        let ts = match self.next_packet()? {
+            Some(p) => p.ts,
+            None => return Ok(None),
+        };
+        // Not consumed: the next call parses the same record again.
+        self.pending = 0;
+        Ok(Some(ts))
+    }
+
+    fn refill(&mut self) -> Result<(), ReadError> {
+        let before = self.inner.data().len();
+        if self.inner.refill().is_err() {
+            return Err(ReadError::Io {
+                offset: self.offset,
+            });
+        }
+        if self.inner.data().len() == before {
+            if self.inner.reader_exhausted() && before == 0 {
+                // A clean end between records: the parser reports Eof on the next call.
+                return Ok(());
+            }
+            if self.inner.reader_exhausted() {
+                return Err(ReadError::Truncated {
+                    offset: self.offset,
+                });
+            }
+            // No room left and the parser still wants more: the record is larger than the buffer.
+            return self.grow();
+        }
+        Ok(())
+    }
+
+    fn grow(&mut self) -> Result<(), ReadError> {
+        let current = self.inner.data().len().max(INITIAL_BUFFER);
+        let next = current.saturating_mul(2);
+        if next > MAX_RECORD_BYTES * 2 || !self.inner.grow(next) {
+            return Err(ReadError::Corrupt {
+                offset: self.offset,
+                reason: format!("record longer than {MAX_RECORD_BYTES} bytes"),
+            });
+        }
+        self.refill()
+    }
+}
+
+enum Step {
+    Packet(PacketMeta),
+    Skip,
+    Refill,
+    Grow,
+    Fail(ReadError),
+}
+
+struct PacketMeta {
+    ts: Timestamp,
+    link: LinkType,
+    orig_len: u32,
+    caplen: usize,
+}
+
+/// Updates the reader state from one block and says whether it is a packet to return.
+fn classify(
+    block: &PcapBlockOwned<'_>,
+    interfaces: &mut Vec<Interface>,
+    legacy_link: &mut LinkType,
+    legacy_nanos: &mut bool,
+    last_ts: &mut Timestamp,
+    stats: &mut ReaderStats,
+) -> Result<Option<PacketMeta>, String> {
+    match block {
+        PcapBlockOwned::LegacyHeader(h) => {
+            *legacy_link = LinkType(h.network.0 as u32);
+            *legacy_nanos = h.is_nanosecond_precision();
+            Ok(None)
+        }
+        PcapBlockOwned::Legacy(b) => {
+            let (scale, limit) = if *legacy_nanos {
+                (1, 1_000_000_000)
+            } else {
+                (1000, 1_000_000)
+            };
+            if b.ts_usec >= limit || b.caplen > b.origlen {
+                stats.bad_records += 1;
+                return Ok(None);
+            }
+            let ts = Timestamp::from_parts(i64::from(b.ts_sec), b.ts_usec.saturating_mul(scale));
+            *last_ts = ts;
+            Ok(Some(PacketMeta {
+                ts,
+                link: *legacy_link,
+                orig_len: b.origlen,
+                caplen: b.caplen as usize,
+            }))
+        }
+        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+            // Interface ids are local to a section.
+            interfaces.clear();
+            Ok(None)
+        }
+        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+            if interfaces.len() >= MAX_INTERFACES {
+                return Err(format!(
+                    "more than {MAX_INTERFACES} interfaces in one section"
+                ));
+            }
+            interfaces.push(Interface {
+                link: LinkType(idb.linktype.0 as u32),
+                units_per_sec: idb.ts_resolution().unwrap_or(1_000_000).max(1),
+                offset_secs: idb.ts_offset(),
+            });
+            Ok(None)
+        }
+        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+            let Some(iface) = interfaces.get(epb.if_id as usize) else {
+                stats.bad_records += 1;
+                return Ok(None);
+            };
+            if epb.caplen > epb.origlen {
+                stats.bad_records += 1;
+                return Ok(None);
+            }
+            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+            let secs = units / iface.units_per_sec;
+            let frac = units % iface.units_per_sec;
+            let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.units_per_sec)) as u32;
+            let ts = Timestamp::from_parts((secs as i64).saturating_add(iface.offset_secs), nanos);
+            *last_ts = ts;
+            Ok(Some(PacketMeta {
+                ts,
+                link: iface.link,
+                orig_len: epb.origlen.max(epb.caplen),
+                caplen: epb.caplen as usize,
+            }))
+        }
+        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+            // A Simple Packet Block belongs to the first interface and carries no timestamp: it inherits
+            // the last one seen, which keeps packet time monotonic.
+            let Some(iface) = interfaces.first() else {
+                stats.bad_records += 1;
+                return Ok(None);
+            };
+            Ok(Some(PacketMeta {
+                ts: *last_ts,
+                link: iface.link,
+                orig_len: spb.origlen.max(spb.data.len() as u32),
+                caplen: spb.data.len(),
+            }))
+        }
+        PcapBlockOwned::NG(_) => Ok(None),
+    }
+}
+
+fn describe(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::HeaderNotRecognized => "unrecognised block".to_string(),
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("malformed block ({})", kind.description())
+        }
+        other => format!("{other:?}"),
+    }
+}

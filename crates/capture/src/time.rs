@@ -1,0 +1,106 @@
+//! Packet timestamps: nanoseconds since the Unix epoch, taken from the capture, never from the wall clock.
+
+use std::fmt;
+
+/// A packet timestamp in nanoseconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+    pub fn from_parts(secs: i64, nanos: u32) -> Timestamp {
+        Timestamp(
+            secs.saturating_mul(Self::NANOS_PER_SEC)
+                .saturating_add(i64::from(nanos)),
+        )
+    }
+
+    pub fn from_secs(secs: i64) -> Timestamp {
+        Timestamp::from_parts(secs, 0)
+    }
+
+    pub fn as_nanos(self) -> i64 {
+        self.0
+    }
+
+    pub fn secs(self) -> i64 {
+        self.0.div_euclid(Self::NANOS_PER_SEC)
+    }
+
+    pub fn subsec_nanos(self) -> u32 {
+        self.0.rem_euclid(Self::NANOS_PER_SEC) as u32
+    }
+
+    /// `self - earlier` in nanoseconds, never negative.
+    pub fn nanos_since(self, earlier: Timestamp) -> i64 {
+        self.0.saturating_sub(earlier.0).max(0)
+    }
+
+    pub fn add_secs(self, secs: i64) -> Timestamp {
+        Timestamp(
+            self.0
+                .saturating_add(secs.saturating_mul(Self::NANOS_PER_SEC)),
+        )
+    }
+
+    /// RFC 3339 in UTC with microsecond precision, e.g. `2025-03-03T08:00:00.000123Z`.
+    pub fn rfc3339(self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.secs();
+        let days = secs.div_euclid(86_400);
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+            sod / 3600,
+            (sod / 60) % 60,
+            sod % 60,
+            self.subsec_nanos() / 1000
+        )
+    }
+}
+
+/// Days since the epoch to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339_utc() {
+        assert_eq!(Timestamp(0).to_string(), "1970-01-01T00:00:00.000000Z");
+        // 2025-03-03 08:00:00 UTC is gen_big.py's default start.
+        assert_eq!(
+            Timestamp::from_parts(1_740_988_800, 123_456_789).to_string(),
+            "2025-03-03T08:00:00.123456Z"
+        );
+        assert_eq!(
+            Timestamp::from_secs(951_782_400).to_string(),
+            "2000-02-29T00:00:00.000000Z"
+        );
+        assert_eq!(
+            Timestamp::from_secs(-1).to_string(),
+            "1969-12-31T23:59:59.000000Z"
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! `medsentry analyze`: read captures as one timeline, run the pipeline, build and print the report.
+
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use capture::{
+    CaptureReader, FlowHandler, FlowInfo, FlowRecord, Format, NullConsumer, Pipeline,
+    PipelineConfig, PipelineStats, ReadError, Timestamp,
+};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cli::{AnalyzeArgs, OutputFormat};
+use crate::report::{InputReport, Report};
+
+/// Captures smaller than this are read without a progress bar.
+const PROGRESS_MIN_BYTES: u64 = 8 << 20;
+/// Packets between progress-bar updates.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
+    let mut status = 0u8;
+    let mut inputs = Vec::new();
+    for path in &args.files {
+        match Input::open(path) {
+            Ok(input) => inputs.push(input),
+            Err(err) => {
+                eprintln!("medsentry: {}: {err}", path.display());
+                status = 2;
+            }
+        }
+    }
+    if inputs.is_empty() {
+        return Ok(status.max(2));
+    }
+    let total: u64 = inputs.iter().map(|i| i.size).sum();
+    let progress =
+        if !args.no_progress && total >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal() {
+            let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            pb.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            pb
+        } else {
+            ProgressBar::hidden()
+        };
+
+    let analysis = analyze(inputs, &progress);
+    progress.finish_and_clear();
+    for input in &analysis.inputs {
+        if let Some(warning) = &input.warning {
+            eprintln!(
+                "medsentry: warning: {}: {warning}; the records before it were analysed",
+                input.file
+            );
+            status = status.max(1);
+        }
+    }
+
+    let report = Report::build(analysis.inputs, &analysis.stats, analysis.flows);
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            File::create(path)
+                .with_context(|| format!("cannot create report file {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match args.format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).context("writing the JSON report")?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => crate::table::write(&mut out, &report, args.top)?,
+    }
+    out.flush().context("writing the report")?;
+    Ok(status)
+}
+
+/// One capture file being read.
+struct Input {
+    path: PathBuf,
+    size: u64,
+    reader: CaptureReader,
+    /// Timestamp of the next packet, when it has been peeked.
+    head: Option<Timestamp>,
+    packets: u64,
+    warning: Option<String>,
+    done: bool,
+}
+
+impl Input {
+    fn open(path: &Path) -> Result<Input, String> {
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("cannot open: {}", io_reason(&e)))?;
+        if meta.is_dir() {
+            return Err("is a directory, not a capture file".to_string());
+        }
+        let file = File::open(path).map_err(|e| format!("cannot open: {}", io_reason(&e)))?;
+        let reader = CaptureReader::new(file).map_err(|e| match e {
+            ReadError::Truncated { .. } => {
+                "too short to be a capture (cut inside the file header)".to_string()
+            }
+            other => other.to_string(),
+        })?;
+        Ok(Input {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            reader,
+            head: None,
+            packets: 0,
+            warning: None,
+            done: false,
+        })
+    }
+
+    /// Peeks at the next packet's time; marks the input done at its end or at an error.
+    fn peek(&mut self) -> Option<Timestamp> {
+        if self.done {
+            return None;
+        }
+        if self.head.is_none() {
+            match self.reader.peek_ts() {
+                Ok(Some(ts)) => self.head = Some(ts),
+                Ok(None) => self.done = true,
+                Err(e) => self.fail(e),
+            }
+        }
+        self.head
+    }
+
+    fn fail(&mut self, e: ReadError) {
+        self.warning = Some(e.to_string());
+        self.done = true;
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Collects finished flows for the report.
+#[derive(Default)]
+pub struct FlowCollector {
+    pub flows: Vec<FlowRecord>,
+}
+
+impl FlowHandler for FlowCollector {
+    type Consumer = NullConsumer;
+
+    fn open(&mut self, _info: &FlowInfo) -> NullConsumer {
+        NullConsumer
+    }
+
+    fn finish(&mut self, record: FlowRecord, _consumer: NullConsumer) {
+        self.flows.push(record);
+    }
+}
+
+struct Analysis {
+    inputs: Vec<InputReport>,
+    stats: PipelineStats,
+    flows: Vec<FlowRecord>,
+}
+
+fn analyze(mut inputs: Vec<Input>, progress: &ProgressBar) -> Analysis {
+    let mut pipeline = Pipeline::new(PipelineConfig::default(), FlowCollector::default());
+    let mut since_update = 0u64;
+    let sizes_before: Vec<u64> = inputs
+        .iter()
+        .scan(0u64, |acc, i| {
+            let before = *acc;
+            *acc += i.size;
+            Some(before)
+        })
+        .collect();
+    loop {
+        // The input whose next packet is earliest; ties go to the earlier file on the command line.
+        let mut best: Option<(Timestamp, usize)> = None;
+        for (i, input) in inputs.iter_mut().enumerate() {
+            if let Some(ts) = input.peek()
+                && best.is_none_or(|(b, _)| ts < b)
+            {
+                best = Some((ts, i));
+            }
+        }
+        let Some((_, i)) = best else { break };
+        let input = &mut inputs[i];
+        input.head = None;
+        // With one input left there is nothing to merge: read it straight through.
+        let single = inputs_left(&inputs) == 1;
+        let input = &mut inputs[i];
+        loop {
+            match input.reader.next_packet() {
+                Ok(Some(pkt)) => {
+                    pipeline.packet(&pkt);
+                    input.packets += 1;
+                }
+                Ok(None) => input.done = true,
+                Err(e) => input.fail(e),
+            }
+            since_update += 1;
+            if since_update >= PROGRESS_EVERY {
+                since_update = 0;
+                progress.set_position(sizes_before[i] + input.reader.offset());
+            }
+            if !single || input.done {
+                break;
+            }
+        }
+    }
+    let (collector, stats) = pipeline.finish();
+    let mut flows = collector.flows;
+    flows.sort_unstable_by_key(|f| f.id);
+    let inputs = inputs
+        .into_iter()
+        .map(|i| InputReport {
+            file: i.path.display().to_string(),
+            format: match i.reader.format() {
+                Format::Pcap {
+                    nanosecond: true, ..
+                } => "pcap-ns",
+                Format::Pcap { .. } => "pcap",
+                Format::PcapNg => "pcapng",
+            },
+            bytes: i.size,
+            packets: i.packets,
+            bad_records: i.reader.stats().bad_records,
+            warning: i.warning,
+        })
+        .collect();
+    Analysis {
+        inputs,
+        stats,
+        flows,
+    }
+}
+
+fn inputs_left(inputs: &[Input]) -> usize {
+    inputs.iter().filter(|i| !i.done).count()
+}

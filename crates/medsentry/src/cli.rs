@@ -1,0 +1,48 @@
+//! Command-line flags. Parsing here has no side effects; `analyze::run` turns them into work.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Passive security monitoring for hospital medical devices, from network captures.
+#[derive(Debug, Parser)]
+#[command(name = "medsentry", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse pcap or pcapng captures and print a report.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng), read as one timeline in packet-time order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Report format: a readable table, or the `medsentry.report/1` JSON object.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table, env = "MEDSENTRY_FORMAT")]
+    pub format: OutputFormat,
+
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Rows of the flow table in the table format (JSON always lists every flow).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}

@@ -1,0 +1,27 @@
+//! medsentry: passive medical-device security from network traffic. This binary parses flags, wires the
+//! library crates together and prints; every capability lives in a library crate.
+
+#![forbid(unsafe_code)]
+
+mod analyze;
+mod cli;
+mod report;
+mod table;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let res = match cli.command {
+        cli::Command::Analyze(args) => analyze::run(&args),
+    };
+    match res {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("medsentry: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
