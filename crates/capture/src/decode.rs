@@ -176,6 +176,11 @@ pub const MAX_IPV6_EXT_HEADERS: usize = 8;
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 pub const ETHERTYPE_ARP: u16 = 0x0806;
+pub const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+pub const ETHERTYPE_MPLS: u16 = 0x8847;
+pub const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+/// MPLS labels followed before giving up on a stack.
+pub const MAX_MPLS_LABELS: usize = 8;
 
 const PROTO_ICMP: u8 = 1;
 const PROTO_TCP: u8 = 6;
@@ -315,9 +320,79 @@ fn ether_dispatch<'a>(
     Ok(match ether_type {
         ETHERTYPE_IPV4 => Link::Ip(Net::V4, rest),
         ETHERTYPE_IPV6 => Link::Ip(Net::V6, rest),
+        ETHERTYPE_PPPOE_SESSION => pppoe_session(rest)?,
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest)?,
         // Includes 802.3 length fields (<= 1500).
         other => Link::NonIp(other),
     })
+}
+
+/// The inner packet of an IP tunnel carried as `protocol`: IPv4-in-IP (4), IPv6-in-IP (41, 6in4), and
+/// GRE (47) carrying IPv4, IPv6, Ethernet (transparent bridging) or ERSPAN type II/III mirrored traffic.
+/// `None` when the payload is not a tunnel we follow or is too short.
+pub fn tunnel_payload(protocol: u8, payload: &[u8]) -> Option<(LinkType, &[u8])> {
+    match protocol {
+        4 => Some((LinkType::IPV4, payload)),
+        41 => Some((LinkType::IPV6, payload)),
+        47 => {
+            let flags = be16(payload, 0)?;
+            if flags & 0x0007 != 0 {
+                // Only GRE version 0 (RFC 2784/2890); version 1 is PPTP's enhanced GRE.
+                return None;
+            }
+            let proto = be16(payload, 2)?;
+            // Checksum present (C), key present (K), sequence number present (S): 4 bytes each.
+            let mut off = 4;
+            for bit in [0x8000, 0x2000, 0x1000] {
+                if flags & bit != 0 {
+                    off += 4;
+                }
+            }
+            let inner = payload.get(off..)?;
+            match proto {
+                ETHERTYPE_IPV4 => Some((LinkType::IPV4, inner)),
+                ETHERTYPE_IPV6 => Some((LinkType::IPV6, inner)),
+                0x6558 => Some((LinkType::ETHERNET, inner)),
+                // ERSPAN type II: an 8-byte header before the mirrored frame (the S bit is set).
+                0x88be => Some((LinkType::ETHERNET, inner.get(8..)?)),
+                // ERSPAN type III: 12 bytes, plus 8 when the optional sub-header flag (O) is set.
+                0x22eb => {
+                    let o = inner.get(11)? & 0x01 != 0;
+                    Some((LinkType::ETHERNET, inner.get(if o { 20 } else { 12 }..)?))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// PPPoE session stage (RFC 2516): 6-byte header, then the PPP protocol field.
+fn pppoe_session(rest: &[u8]) -> Result<Link<'_>, DecodeError> {
+    let proto = be16(rest, 6).ok_or(DecodeError::TooShort)?;
+    let payload = rest.get(8..).unwrap_or_default();
+    Ok(match proto {
+        0x0021 => Link::Ip(Net::V4, payload),
+        0x0057 => Link::Ip(Net::V6, payload),
+        _ => Link::NonIp(ETHERTYPE_PPPOE_SESSION),
+    })
+}
+
+/// An MPLS label stack (RFC 3032): labels up to the bottom-of-stack bit, then IP by its version nibble.
+fn mpls(mut rest: &[u8]) -> Result<Link<'_>, DecodeError> {
+    for _ in 0..MAX_MPLS_LABELS {
+        let label = be32(rest, 0).ok_or(DecodeError::TooShort)?;
+        rest = rest.get(4..).unwrap_or_default();
+        if label & 0x100 != 0 {
+            return Ok(match rest.first().map(|b| b >> 4) {
+                Some(4) => Link::Ip(Net::V4, rest),
+                Some(6) => Link::Ip(Net::V6, rest),
+                // Ethernet pseudowires and others are not followed.
+                _ => Link::NonIp(ETHERTYPE_MPLS),
+            });
+        }
+    }
+    Err(DecodeError::TooManyHeaders)
 }
 
 fn decode_ipv4(b: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
@@ -789,6 +864,76 @@ mod tests {
         assert_eq!(
             decode(LinkType::ETHERNET, &f, 0),
             Err(DecodeError::TooShort)
+        );
+    }
+
+    #[test]
+    fn pppoe_session_over_qinq() {
+        // As in nDPI's dns.pcap: two VLAN tags, PPPoE session, PPP IPv4.
+        let ip = v4(17, &udp(b"dns"));
+        let mut pppoe = vec![0x11, 0x00, 0x12, 0x34];
+        pppoe.extend_from_slice(&(ip.len() as u16 + 2).to_be_bytes());
+        pppoe.extend_from_slice(&[0x00, 0x21]);
+        pppoe.extend_from_slice(&ip);
+        let f = eth_vlan(&[(0x8100, 10), (0x8100, 20)], 0x8864, &pppoe);
+        let p = dec(LinkType::ETHERNET, &f);
+        assert_eq!(p.vlan, [10, 20]);
+        assert!(matches!(p.transport, Transport::Udp(_)));
+        // A PPP control frame (LCP) is not IP.
+        let mut lcp = pppoe.clone();
+        lcp[6..8].copy_from_slice(&[0xc0, 0x21]);
+        let f = eth(0x8864, &lcp);
+        assert!(matches!(
+            decode(LinkType::ETHERNET, &f, f.len() as u32),
+            Ok(Decoded::NonIp { .. })
+        ));
+    }
+
+    #[test]
+    fn tunnels_are_followed_to_the_inner_packet() {
+        let inner6 = ipv6(17, &udp(b"syslog"));
+        assert_eq!(
+            tunnel_payload(41, &inner6),
+            Some((LinkType::IPV6, &inner6[..]))
+        );
+        let inner4 = v4(6, &tcp(0x02, &[], b""));
+        // GRE with a key (K bit) carrying IPv4.
+        let mut gre = vec![0x20, 0x00, 0x08, 0x00, 0, 0, 0, 7];
+        gre.extend_from_slice(&inner4);
+        assert_eq!(
+            tunnel_payload(47, &gre),
+            Some((LinkType::IPV4, &inner4[..]))
+        );
+        // ERSPAN type II: GRE with a sequence number, then 8 bytes, then the mirrored Ethernet frame.
+        let frame = eth(0x0800, &inner4);
+        let mut erspan = vec![
+            0x10, 0x00, 0x88, 0xbe, 0, 0, 0, 1, 0x10, 0, 0, 1, 0, 0, 0, 0,
+        ];
+        erspan.extend_from_slice(&frame);
+        let (link, bytes) = tunnel_payload(47, &erspan).expect("erspan");
+        assert_eq!((link, bytes), (LinkType::ETHERNET, &frame[..]));
+        // GRE version 1 (PPTP), cut GRE headers and other protocols are not followed.
+        assert_eq!(tunnel_payload(47, &[0x30, 0x01, 0x88, 0x0b]), None);
+        assert_eq!(tunnel_payload(47, &[0xb0, 0x00, 0x08, 0x00, 0, 0]), None);
+        assert_eq!(tunnel_payload(50, &inner4), None);
+    }
+
+    #[test]
+    fn mpls_label_stack() {
+        let ip = v4(6, &tcp(0x02, &[], b""));
+        let mut stack = vec![0x00, 0x01, 0x00, 0x40]; // label 16, not bottom
+        stack.extend_from_slice(&[0x00, 0x02, 0x01, 0x40]); // label 32, bottom of stack
+        stack.extend_from_slice(&ip);
+        let f = eth(0x8847, &stack);
+        assert!(matches!(
+            dec(LinkType::ETHERNET, &f).transport,
+            Transport::Tcp(_)
+        ));
+        // A stack that never ends is capped.
+        let f = eth(0x8847, &[0u8; 64]);
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f, f.len() as u32).err(),
+            Some(DecodeError::TooManyHeaders)
         );
     }
 

@@ -9,6 +9,9 @@ use crate::reader::RawPacket;
 use crate::reassembly::ReassemblyConfig;
 use crate::time::Timestamp;
 
+/// Tunnels inside tunnels are followed this deep.
+const MAX_TUNNEL_DEPTH: usize = 3;
+
 /// Every cap and timeout of the pipeline.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PipelineConfig {
@@ -39,6 +42,8 @@ pub struct PipelineStats {
     pub udp: u64,
     pub icmp: u64,
     pub other_ip: u64,
+    /// Packets carried in an IP tunnel (IP-in-IP, 6in4, GRE, ERSPAN) and decoded from the inner header.
+    pub tunneled: u64,
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
     pub defrag: DefragStats,
@@ -84,14 +89,14 @@ impl<H: FlowHandler> Pipeline<H> {
             s.truncated += 1;
         }
         match decode::decode(pkt.link, pkt.data, pkt.orig_len) {
-            Ok(Decoded::Ip(ip)) => self.ip(pkt, ip),
+            Ok(Decoded::Ip(ip)) => self.ip(pkt, ip, 0),
             Ok(Decoded::NonIp { .. }) => s.non_ip += 1,
             Ok(Decoded::UnsupportedLink) => s.unsupported_link += 1,
             Err(_) => s.decode_errors += 1,
         }
     }
 
-    fn ip(&mut self, pkt: &RawPacket<'_>, ip: IpPacket<'_>) {
+    fn ip(&mut self, pkt: &RawPacket<'_>, ip: IpPacket<'_>, depth: usize) {
         match ip.src {
             std::net::IpAddr::V4(_) => self.stats.ipv4 += 1,
             std::net::IpAddr::V6(_) => self.stats.ipv6 += 1,
@@ -118,16 +123,37 @@ impl<H: FlowHandler> Pipeline<H> {
                     fragment: None,
                     ..ip
                 };
-                self.transport(pkt, &ip);
+                self.transport(pkt, &ip, depth);
             }
             return;
         }
-        self.transport(pkt, &ip);
+        self.transport(pkt, &ip, depth);
     }
 
-    fn transport(&mut self, pkt: &RawPacket<'_>, ip: &IpPacket<'_>) {
+    fn transport(&mut self, pkt: &RawPacket<'_>, ip: &IpPacket<'_>, depth: usize) {
         let ts = pkt.ts;
         let truncated = ip.truncated;
+        if let Transport::Other(bytes) = ip.transport
+            && let Some((link, inner)) = decode::tunnel_payload(ip.protocol, bytes)
+            && depth < MAX_TUNNEL_DEPTH
+        {
+            self.stats.tunneled += 1;
+            let len = u32::try_from(inner.len()).unwrap_or(u32::MAX);
+            match decode::decode(link, inner, len) {
+                Ok(Decoded::Ip(mut inner)) => {
+                    // The tunnel's VLAN tags identify the network the inner packet was seen on.
+                    if inner.vlan == [0, 0] {
+                        inner.vlan = ip.vlan;
+                    }
+                    inner.truncated |= truncated;
+                    self.ip(pkt, inner, depth + 1);
+                }
+                Ok(Decoded::NonIp { .. }) => self.stats.non_ip += 1,
+                Ok(Decoded::UnsupportedLink) => self.stats.unsupported_link += 1,
+                Err(_) => self.stats.decode_errors += 1,
+            }
+            return;
+        }
         match &ip.transport {
             Transport::Tcp(seg) => {
                 self.stats.tcp += 1;

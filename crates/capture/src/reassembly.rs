@@ -566,3 +566,322 @@ impl HalfStream {
         self.done = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: Direction = Direction::ToServer;
+
+    /// One direction under test, with its consumer and budget.
+    struct Harness {
+        half: HalfStream,
+        budget: BufferBudget,
+        config: ReassemblyConfig,
+        out: CollectingConsumer,
+    }
+
+    impl Harness {
+        fn new() -> Harness {
+            Harness::with_config(ReassemblyConfig::default())
+        }
+
+        fn with_config(config: ReassemblyConfig) -> Harness {
+            Harness {
+                half: HalfStream::default(),
+                budget: BufferBudget::default(),
+                config,
+                out: CollectingConsumer::default(),
+            }
+        }
+
+        fn syn(&mut self, isn: u32) -> &mut Self {
+            self.seg_flags(isn, true, false, b"")
+        }
+
+        fn seg(&mut self, seq: u32, data: &[u8]) -> &mut Self {
+            self.seg_flags(seq, false, false, data)
+        }
+
+        fn fin(&mut self, seq: u32, data: &[u8]) -> &mut Self {
+            self.seg_flags(seq, false, true, data)
+        }
+
+        fn seg_flags(&mut self, seq: u32, syn: bool, fin: bool, data: &[u8]) -> &mut Self {
+            let (h, cfg) = (&mut self.half, self.config);
+            h.segment(
+                D,
+                Timestamp(0),
+                seq,
+                syn,
+                fin,
+                data,
+                &cfg,
+                &mut self.budget,
+                &mut self.out,
+            );
+            self
+        }
+
+        fn ack(&mut self, ack: u32) -> &mut Self {
+            self.half
+                .acked(D, Timestamp(0), ack, &mut self.budget, &mut self.out);
+            self
+        }
+
+        fn close(&mut self) -> &mut Self {
+            self.half
+                .close(D, Timestamp(0), &mut self.budget, &mut self.out);
+            self
+        }
+
+        fn chunks(&self) -> Vec<Chunk> {
+            self.out.chunks.clone()
+        }
+    }
+
+    fn data(b: &[u8]) -> Chunk {
+        Chunk::Data(D, b.to_vec())
+    }
+
+    #[test]
+    fn in_order_segments_are_delivered_once_each() {
+        let mut h = Harness::new();
+        h.syn(1000).seg(1001, b"hello ").seg(1007, b"world");
+        assert_eq!(h.chunks(), vec![data(b"hello world")]);
+        assert_eq!(h.half.stats.delivered_bytes, 11);
+    }
+
+    #[test]
+    fn retransmission_is_not_delivered_twice() {
+        let mut h = Harness::new();
+        h.syn(1000)
+            .seg(1001, b"abcd")
+            .seg(1001, b"abcd")
+            .seg(1005, b"efgh")
+            .seg(1003, b"cdef");
+        assert_eq!(h.chunks(), vec![data(b"abcdefgh")]);
+        assert_eq!(h.half.stats.retransmitted_bytes, 4 + 4);
+        assert_eq!(h.half.stats.gaps, 0);
+    }
+
+    #[test]
+    fn partial_retransmission_delivers_only_new_bytes() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"abcd").seg(3, b"cdefgh");
+        assert_eq!(h.out.bytes(D), b"abcdefgh");
+        assert_eq!(h.half.stats.retransmitted_bytes, 2);
+    }
+
+    #[test]
+    fn out_of_order_segments_wait_for_the_hole() {
+        let mut h = Harness::new();
+        h.syn(100).seg(108, b"hij").seg(105, b"efg");
+        assert!(h.chunks().is_empty(), "nothing before the hole is filled");
+        assert_eq!(h.half.buffered(), 6);
+        h.seg(101, b"abcd");
+        assert_eq!(h.chunks(), vec![data(b"abcdefghij")]);
+        assert_eq!(h.half.buffered(), 0);
+        assert_eq!(h.budget.used, 0);
+        assert_eq!(h.half.stats.out_of_order_segments, 2);
+    }
+
+    #[test]
+    fn overlapping_out_of_order_copies_keep_the_first() {
+        let mut h = Harness::new();
+        // Buffered "XYZ" at 5..8, then a segment covering 3..10 that disagrees on 5..8.
+        h.syn(0).seg(6, b"XYZ").seg(4, b"cdEFGhi");
+        h.seg(1, b"abc");
+        assert_eq!(h.out.bytes(D), b"abccdXYZhi");
+        assert_eq!(h.half.stats.overlap_conflicts, 1);
+        assert_eq!(h.half.stats.retransmitted_bytes, 3);
+    }
+
+    #[test]
+    fn overlap_with_delivered_bytes_keeps_the_first_copy() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"abcdef").seg(4, b"XYZghi");
+        assert_eq!(h.out.bytes(D), b"abcdefghi");
+    }
+
+    #[test]
+    fn ack_past_a_hole_declares_a_gap_then_delivers_what_follows() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"abc").seg(7, b"ghi");
+        // The receiver acknowledges everything: the capture missed bytes 4..7.
+        h.ack(10);
+        assert_eq!(
+            h.chunks(),
+            vec![data(b"abc"), Chunk::Gap(D, 3), data(b"ghi")]
+        );
+        assert_eq!(h.half.stats.gap_bytes, 3);
+        // The missing segment shows up late: it is already covered by the gap, so it is not delivered.
+        h.seg(4, b"def");
+        assert_eq!(h.out.bytes(D), b"abcghi");
+    }
+
+    #[test]
+    fn ack_beyond_everything_captured_is_a_gap_of_that_length() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"abc").ack(104);
+        assert_eq!(h.chunks(), vec![data(b"abc"), Chunk::Gap(D, 100)]);
+        h.seg(104, b"xyz");
+        assert_eq!(
+            h.chunks(),
+            vec![data(b"abc"), Chunk::Gap(D, 100), data(b"xyz")]
+        );
+    }
+
+    #[test]
+    fn close_flushes_buffered_data_after_a_gap() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"ab").seg(5, b"ef").seg(9, b"ij").close();
+        assert_eq!(
+            h.chunks(),
+            vec![
+                data(b"ab"),
+                Chunk::Gap(D, 2),
+                data(b"ef"),
+                Chunk::Gap(D, 2),
+                data(b"ij")
+            ]
+        );
+        assert_eq!(h.budget.used, 0);
+    }
+
+    #[test]
+    fn missing_bytes_before_a_fin_become_a_final_gap() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"ab").fin(7, b"gh").close();
+        assert_eq!(h.chunks(), vec![data(b"ab"), Chunk::Gap(D, 4), data(b"gh")]);
+        assert!(h.half.is_finished());
+    }
+
+    #[test]
+    fn ack_of_the_fin_does_not_invent_a_gap() {
+        let mut h = Harness::new();
+        h.syn(0).fin(1, b"abc").ack(5);
+        assert_eq!(h.chunks(), vec![data(b"abc")]);
+        assert_eq!(h.half.stats.gaps, 0);
+        assert!(h.half.is_finished());
+    }
+
+    #[test]
+    fn data_after_the_fin_is_dropped() {
+        let mut h = Harness::new();
+        h.syn(0).fin(1, b"abc").seg(4, b"zzz");
+        assert_eq!(h.out.bytes(D), b"abc");
+        assert_eq!(h.half.stats.dropped_bytes, 3);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_around() {
+        let mut h = Harness::new();
+        let isn = u32::MAX - 4;
+        // Data starts at u32::MAX - 3 and crosses zero; the third segment arrives early.
+        h.syn(isn)
+            .seg(isn.wrapping_add(1), b"abcd")
+            .seg(3, b"ijk")
+            .seg(0, b"efg");
+        assert_eq!(h.out.bytes(D), b"abcdefgijk");
+        assert_eq!(h.half.stats.gaps, 0);
+        assert_eq!(h.half.stats.out_of_order_segments, 1);
+    }
+
+    #[test]
+    fn stream_without_handshake_starts_at_the_first_data() {
+        let mut h = Harness::new();
+        // A pure ACK before any data does not sync the stream.
+        h.seg(5000, b"").seg(5000, b"mid").seg(5003, b"stream");
+        assert_eq!(h.out.bytes(D), b"midstream");
+        // An older retransmission from before the pick-up is ignored.
+        h.seg(4990, b"0123456789");
+        assert_eq!(h.out.bytes(D), b"midstream");
+    }
+
+    #[test]
+    fn data_on_the_syn_is_delivered() {
+        let mut h = Harness::new();
+        h.seg_flags(7, true, false, b"fastopen").seg(16, b"!");
+        assert_eq!(h.out.bytes(D), b"fastopen!");
+    }
+
+    #[test]
+    fn per_direction_cap_forces_a_gap_instead_of_growing() {
+        let config = ReassemblyConfig {
+            max_buffered_per_direction: 8,
+            ..ReassemblyConfig::default()
+        };
+        let mut h = Harness::with_config(config);
+        h.syn(0).seg(1, b"a").seg(11, b"klmno").seg(21, b"uvwxy");
+        // 10 buffered bytes would pass the cap of 8: the first hole is given up.
+        assert_eq!(
+            h.chunks(),
+            vec![data(b"a"), Chunk::Gap(D, 9), data(b"klmno")]
+        );
+        assert_eq!(h.half.buffered(), 5);
+        assert!(h.budget.used <= 8);
+    }
+
+    #[test]
+    fn global_cap_is_shared_across_streams() {
+        let config = ReassemblyConfig {
+            max_buffered_total: 6,
+            ..ReassemblyConfig::default()
+        };
+        let mut budget = BufferBudget::default();
+        let mut a = HalfStream::default();
+        let mut b = HalfStream::default();
+        let mut out = CollectingConsumer::default();
+        a.syn(0);
+        b.syn(0);
+        a.segment(
+            D,
+            Timestamp(0),
+            11,
+            false,
+            false,
+            b"abcde",
+            &config,
+            &mut budget,
+            &mut out,
+        );
+        assert_eq!(budget.used, 5);
+        b.segment(
+            D,
+            Timestamp(0),
+            11,
+            false,
+            false,
+            b"vwxyz",
+            &config,
+            &mut budget,
+            &mut out,
+        );
+        // b has no hole of its own to give up: the segment is dropped and counted, the budget holds.
+        assert_eq!(b.stats.dropped_bytes, 5);
+        assert_eq!(budget.used, 5);
+        // At close, b's missing bytes become a gap; a's buffered bytes follow theirs.
+        b.close(D, Timestamp(0), &mut budget, &mut out);
+        a.close(D, Timestamp(0), &mut budget, &mut out);
+        assert_eq!(budget.used, 0);
+        assert_eq!(a.stats.gap_bytes, 10);
+    }
+
+    #[test]
+    fn segments_far_ahead_are_dropped_not_taken_as_a_huge_gap() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"ab").seg(0x7000_0000, b"bogus").close();
+        assert_eq!(h.chunks(), vec![data(b"ab")]);
+        assert_eq!(h.half.stats.dropped_bytes, 5);
+    }
+
+    #[test]
+    fn reset_delivers_buffered_bytes_and_takes_nothing_more() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"ab").seg(5, b"ef");
+        h.half.reset(D, Timestamp(0), &mut h.budget, &mut h.out);
+        h.seg(3, b"cd");
+        assert_eq!(h.chunks(), vec![data(b"ab"), Chunk::Gap(D, 2), data(b"ef")]);
+    }
+}

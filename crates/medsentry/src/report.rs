@@ -67,6 +67,7 @@ pub struct Layers {
     pub udp: u64,
     pub icmp: u64,
     pub other_ip: u64,
+    pub tunneled: u64,
     pub non_ip: u64,
     pub unsupported_link: u64,
 }
@@ -172,6 +173,7 @@ impl Report {
                 udp: stats.udp,
                 icmp: stats.icmp,
                 other_ip: stats.other_ip,
+                tunneled: stats.tunneled,
                 non_ip: stats.non_ip,
                 unsupported_link: stats.unsupported_link,
             },
