@@ -1,0 +1,272 @@
+//! End-to-end: the real `medsentry` binary on real captures, checked through its JSON report and exit
+//! status.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("MEDSENTRY_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if dir.join("captures").is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("MEDSENTRY_REQUIRE_CORPUS").as_deref() != Ok("1"),
+        "MEDSENTRY_REQUIRE_CORPUS=1 but the corpus is not at {}",
+        dir.display()
+    );
+    eprintln!("notice: corpus not found at {}; skipping", dir.display());
+    None
+}
+
+fn medsentry(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medsentry")).args(args).output().expect("run medsentry")
+}
+
+fn analyze_json(files: &[&Path]) -> (serde_json::Value, Output) {
+    let mut args: Vec<&std::ffi::OsStr> = vec!["analyze".as_ref(), "--format".as_ref(), "json".as_ref()];
+    args.extend(files.iter().map(|p| p.as_os_str()));
+    let out = medsentry(&args);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("not JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr))
+    });
+    (report, out)
+}
+
+/// A scratch folder for files the tests make (damaged copies, text files).
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("medsentry-e2e-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `../shared/tools/check-report.py` validates keys and types of schema medsentry.report/1.
+fn check_schema(report_json: &[u8]) {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/tools/check-report.py");
+    if !tool.exists() {
+        eprintln!("notice: {} not found; schema not checked", tool.display());
+        return;
+    }
+    let mut child = Command::new("python3")
+        .arg(&tool)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    use std::io::Write;
+    child.stdin.take().expect("stdin").write_all(report_json).expect("write report");
+    let out = child.wait_with_output().expect("check-report");
+    assert!(out.status.success(), "check-report.py: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn json_report_of_all_scenarios_matches_the_ground_truth() {
+    let Some(corpus) = corpus() else { return };
+    let path = corpus.join("captures/all_scenarios.pcap");
+    let (report, out) = analyze_json(&[&path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    check_schema(&out.stdout);
+    let s = &report["summary"];
+    assert_eq!(report["schema"], "medsentry.report/1");
+    // GROUND_TRUTH.md: 360 packets, 18 TCP connections, 7 UDP conversations; 781,452 file bytes less the
+    // 24-byte file header and 16 bytes per record header is 775,668 bytes of frames.
+    assert_eq!(s["packets"], 360);
+    assert_eq!(s["bytes"], 781_452 - 24 - 16 * 360);
+    assert_eq!(s["flows"], 25);
+    assert_eq!(s["tcp_flows"], 18);
+    assert_eq!(s["udp_flows"], 7);
+    assert_eq!(s["decode_errors"], 0);
+    assert_eq!(s["truncated_packets"], 0);
+    let flows = report["flows"].as_array().expect("flows");
+    assert_eq!(flows.len(), 25);
+    // The DICOM association A1: echoscu from port 60788 to storescp on 104, 20 frames (tshark conv).
+    let a1 = flows.iter().find(|f| f["client"]["port"] == 60788).expect("flow from 60788");
+    assert_eq!(a1["server"]["port"], 104);
+    assert_eq!(a1["transport"], "tcp");
+    assert_eq!(a1["packets"], 20);
+    assert_eq!(a1["bytes"], 1927);
+    assert_eq!(a1["tcp"]["handshake"], true);
+    assert_eq!(a1["end"], "fin");
+    assert_eq!(a1["first_seen"], "2026-11-28T17:34:04.917468Z");
+    let tls = flows.iter().find(|f| f["server"]["port"] == 2762).expect("DICOM-TLS flow");
+    assert_eq!(tls["end"], "rst", "the DICOM-TLS connection ends FIN then RST");
+}
+
+#[test]
+fn table_report_reads_well() {
+    let Some(corpus) = corpus() else { return };
+    let path = corpus.join("captures/hl7.pcap");
+    let out = medsentry(&["analyze".as_ref(), path.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("packets            48"), "{text}");
+    assert!(text.contains("flows              3 (tcp 3, udp 0, other 0)"), "{text}");
+    assert!(text.contains("127.0.0.1:2575"), "{text}");
+    assert!(stderr(&out).is_empty(), "nothing on stderr for a clean capture");
+}
+
+#[test]
+fn several_files_are_one_timeline_in_any_order() {
+    let Some(corpus) = corpus() else { return };
+    let hl7 = corpus.join("captures/hl7.pcap");
+    let dicom = corpus.join("captures/dicom.pcap");
+    let (a, out) = analyze_json(&[&hl7, &dicom]);
+    assert_eq!(out.status.code(), Some(0));
+    let (b, _) = analyze_json(&[&dicom, &hl7]);
+    assert_eq!(a["summary"]["packets"], 48 + 134);
+    assert_eq!(a["summary"]["flows"], 3 + 6);
+    // Merged by packet time, the flows come out identical whichever file is named first.
+    assert_eq!(a["flows"], b["flows"]);
+    assert_eq!(a["summary"]["first_seen"], b["summary"]["first_seen"]);
+    let inputs = a["inputs"].as_array().expect("inputs");
+    assert_eq!(inputs[0]["packets"], 48);
+    assert_eq!(inputs[1]["packets"], 134);
+}
+
+#[test]
+fn pcapng_input_is_read() {
+    let Some(corpus) = corpus() else { return };
+    // Recorded by dumpcap: pcapng, one interface. tshark shows 12 frames and 1 TCP conversation.
+    let path = corpus.join("pcap/dicom-generated/dcmtk_c-echo.pcapng");
+    let (report, out) = analyze_json(&[&path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report["inputs"][0]["format"], "pcapng");
+    assert_eq!(report["summary"]["tcp_flows"], 1);
+    assert_eq!(report["flows"][0]["server"]["port"], 104);
+}
+
+#[test]
+fn output_flag_writes_the_report_to_a_file() {
+    let Some(corpus) = corpus() else { return };
+    let dir = scratch("output");
+    let dest = dir.join("report.json");
+    let path = corpus.join("captures/dns.pcap");
+    let out = medsentry(&[
+        "analyze".as_ref(),
+        path.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--output".as_ref(),
+        dest.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&dest).expect("report")).expect("json");
+    // 7 UDP and 1 TCP DNS conversations, 24 packets (GROUND_TRUTH.md).
+    assert_eq!(report["summary"]["packets"], 24);
+    assert_eq!(report["summary"]["flows"], 8);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn unreadable_inputs_exit_2_with_one_line_naming_the_file() {
+    let dir = scratch("unreadable");
+    let text = dir.join("notes.txt");
+    std::fs::write(&text, "this is not a capture\n").expect("write");
+    let empty = dir.join("empty.pcap");
+    std::fs::write(&empty, b"").expect("write");
+    let short = dir.join("short.pcap");
+    std::fs::write(&short, [0xd4, 0xc3, 0xb2, 0xa1, 2, 0]).expect("write");
+    let missing = dir.join("missing.pcap");
+    for (path, problem) in [
+        (&text, "not a pcap or pcapng capture"),
+        (&empty, "empty file"),
+        (&short, "too short to be a capture"),
+        (&missing, "no such file"),
+        (&dir, "is a directory"),
+    ] {
+        let out = medsentry(&["analyze".as_ref(), path.as_os_str()]);
+        assert_eq!(out.status.code(), Some(2), "{}", path.display());
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("medsentry: "), "{err}");
+        assert!(err.contains(&path.display().to_string()), "names the file: {err}");
+        assert!(err.contains(problem), "says {problem:?}: {err}");
+        assert!(out.stdout.is_empty(), "no report when nothing could be read");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_bad_file_among_good_ones_is_reported_and_the_rest_analysed() {
+    let Some(corpus) = corpus() else { return };
+    let dir = scratch("mixed");
+    let missing = dir.join("missing.pcap");
+    let hl7 = corpus.join("captures/hl7.pcap");
+    let (report, out) = analyze_json(&[&missing, &hl7]);
+    assert_eq!(out.status.code(), Some(2), "exit status says something could not be read");
+    assert_eq!(report["summary"]["packets"], 48);
+    assert!(stderr(&out).contains("missing.pcap"));
+}
+
+#[test]
+fn truncated_capture_is_analysed_up_to_the_cut_and_exits_1() {
+    let Some(corpus) = corpus() else { return };
+    let dir = scratch("truncated");
+    let bytes = std::fs::read(corpus.join("captures/hl7.pcap")).expect("hl7.pcap");
+    // Cut in the middle of a record: keep the file header and records until byte 6000, then half a record.
+    let cut = dir.join("cut.pcap");
+    let mut offset = 24;
+    let mut whole_records = 0;
+    while offset + 16 <= bytes.len() {
+        let caplen = u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
+        if offset + 16 + caplen > 6000 {
+            break;
+        }
+        offset += 16 + caplen;
+        whole_records += 1;
+    }
+    std::fs::write(&cut, &bytes[..offset + 20]).expect("write");
+    let (report, out) = analyze_json(&[&cut]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(report["summary"]["packets"], whole_records);
+    let err = stderr(&out);
+    assert!(err.contains("cut.pcap"), "{err}");
+    assert!(err.contains(&format!("byte offset {offset}")), "names the offset {offset}: {err}");
+    assert_eq!(report["inputs"][0]["warning"].as_str().map(|w| w.contains("middle of a record")), Some(true));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn corrupt_record_length_stops_the_file_with_a_warning() {
+    let Some(corpus) = corpus() else { return };
+    let dir = scratch("corrupt");
+    let mut bytes = std::fs::read(corpus.join("captures/telnet.pcap")).expect("telnet.pcap");
+    // The third record's caplen becomes 2 GiB: impossible, and must not be allocated.
+    let mut offset = 24;
+    for _ in 0..2 {
+        let caplen = u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
+        offset += 16 + caplen;
+    }
+    bytes[offset + 8..offset + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let bad = dir.join("corrupt.pcap");
+    std::fs::write(&bad, &bytes).expect("write");
+    let (report, out) = analyze_json(&[&bad]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(report["summary"]["packets"], 2);
+    let err = stderr(&out);
+    assert!(err.contains(&format!("byte offset {offset}")), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// The 1.5 GiB benchmark capture from `../shared/tools/gen_big.py` (defaults), when `.ci/run` (or you)
+/// made it and set `MEDSENTRY_BIG_PCAP`: argus and tshark agree on 95,323 flows and 2,931,757 packets.
+#[test]
+fn big_capture_has_the_flows_argus_and_tshark_count() {
+    let Some(path) = std::env::var_os("MEDSENTRY_BIG_PCAP").map(PathBuf::from) else {
+        eprintln!("notice: MEDSENTRY_BIG_PCAP not set; skipping the big-capture count check");
+        return;
+    };
+    let out = medsentry(&["analyze".as_ref(), path.as_os_str(), "--format".as_ref(), "json".as_ref()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["summary"]["packets"], 2_931_757);
+    assert_eq!(report["summary"]["flows"], 95_323);
+    assert_eq!(report["summary"]["decode_errors"], 0);
+    assert_eq!(report["summary"]["reassembly"]["gaps"], 0, "gen_big.py loses nothing");
+}
