@@ -22,24 +22,47 @@ pub struct Endpoint {
 }
 
 /// What identifies a flow: both endpoints in a canonical order, the IP protocol and the VLAN tags.
+/// Addresses are kept as 128-bit integers so that comparing and hashing a key is a few instructions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    pub vlan: [u16; 2],
-    pub protocol: u8,
-    pub lo: Endpoint,
-    pub hi: Endpoint,
+    lo_addr: u128,
+    hi_addr: u128,
+    lo_port: u16,
+    hi_port: u16,
+    vlan: [u16; 2],
+    protocol: u8,
+    ipv6: bool,
 }
 
 impl FlowKey {
     pub fn new(vlan: [u16; 2], protocol: u8, a: Endpoint, b: Endpoint) -> FlowKey {
-        let a_first = (a.ip, a.port) <= (b.ip, b.port);
-        let (lo, hi) = if a_first { (a, b) } else { (b, a) };
+        let (a_addr, ipv6) = addr_bits(a.ip);
+        let (b_addr, _) = addr_bits(b.ip);
+        let ((lo_addr, lo_port), (hi_addr, hi_port)) = if (a_addr, a.port) <= (b_addr, b.port) {
+            ((a_addr, a.port), (b_addr, b.port))
+        } else {
+            ((b_addr, b.port), (a_addr, a.port))
+        };
         FlowKey {
+            lo_addr,
+            hi_addr,
+            lo_port,
+            hi_port,
             vlan,
             protocol,
-            lo,
-            hi,
+            ipv6,
         }
+    }
+
+    pub fn protocol(&self) -> u8 {
+        self.protocol
+    }
+}
+
+fn addr_bits(ip: IpAddr) -> (u128, bool) {
+    match ip {
+        IpAddr::V4(v4) => (u128::from(v4.to_bits()), false),
+        IpAddr::V6(v6) => (v6.to_bits(), true),
     }
 }
 
@@ -190,6 +213,8 @@ struct Entry<C> {
     client_isn: Option<u32>,
     fin_seen: [bool; 2],
     class: usize,
+    /// When the flow was last put at the tail of its list.
+    queued_at: Timestamp,
     prev: u32,
     next: u32,
 }
@@ -297,7 +322,7 @@ impl<H: FlowHandler> FlowTable<H> {
         let key = FlowKey::new(vlan, PROTO_TCP, a, b);
         let syn = seg.flags.contains(TcpFlags::SYN);
         let ack = seg.flags.contains(TcpFlags::ACK);
-        let idx = match self.map.get(&key).copied() {
+        let idx = match self.lookup(&key) {
             Some(idx) if syn && !ack && self.is_new_connection(idx, a, seg.seq) => {
                 let reason = match self.entry(idx).record.tcp_state {
                     Some(TcpState::Closed) => EndReason::Fin,
@@ -426,7 +451,7 @@ impl<H: FlowHandler> FlowTable<H> {
     ) {
         self.advance(ts);
         let key = FlowKey::new(vlan, protocol, src, dst);
-        let idx = match self.map.get(&key).copied() {
+        let idx = match self.lookup(&key) {
             Some(idx) => idx,
             None => {
                 let client = protocol != PROTO_UDP || sender_is_client(src.port, dst.port, false);
@@ -476,6 +501,32 @@ impl<H: FlowHandler> FlowTable<H> {
             self.remove(idx, reason);
         }
         (self.handler, self.stats)
+    }
+
+    /// The live flow for `key`. A flow idle for longer than its timeout ends here, exactly when the next
+    /// packet shows it, even if the periodic sweep has not reached it yet.
+    fn lookup(&mut self, key: &FlowKey) -> Option<u32> {
+        let idx = *self.map.get(key)?;
+        let e = self.entry(idx);
+        let limit = self
+            .timeout(e.class)
+            .saturating_mul(Timestamp::NANOS_PER_SEC);
+        if self.now.nanos_since(e.record.last_seen) <= limit {
+            return Some(idx);
+        }
+        self.expire_one(idx);
+        None
+    }
+
+    /// Ends an idle flow: as it closed, or by idle timeout.
+    fn expire_one(&mut self, idx: u32) {
+        match self.closed_reason(idx) {
+            Some(reason) => self.remove(idx, reason),
+            None => {
+                self.stats.timed_out += 1;
+                self.remove(idx, EndReason::IdleTimeout);
+            }
+        }
     }
 
     fn entry(&self, idx: u32) -> &Entry<H::Consumer> {
@@ -559,6 +610,7 @@ impl<H: FlowHandler> FlowTable<H> {
             client_isn: None,
             fin_seen: [false; 2],
             class: CLASS_OTHER,
+            queued_at: ts,
             prev: NIL,
             next: NIL,
         };
@@ -597,7 +649,22 @@ impl<H: FlowHandler> FlowTable<H> {
         self.handler.finish(e.record, e.consumer);
     }
 
+    /// Makes room: ends the least recently active flow among the list heads, after giving heads that
+    /// were active since they were queued a second chance (a few per list, so this stays O(1)).
     fn evict_oldest(&mut self) {
+        for class in 0..CLASSES {
+            for _ in 0..8 {
+                let head = self.lists[class].head;
+                if head == NIL || self.lists[class].tail == head {
+                    break;
+                }
+                let e = self.entry(head);
+                if e.record.last_seen <= e.queued_at {
+                    break;
+                }
+                self.requeue(head);
+            }
+        }
         let oldest = self
             .lists
             .iter()
@@ -626,31 +693,40 @@ impl<H: FlowHandler> FlowTable<H> {
         }
     }
 
+    /// Ends the flows idle for longer than their timeout. Lists are ordered by when a flow was queued,
+    /// not by its last packet (moving a flow on every packet costs more than the sweep saves), so a head
+    /// that has been active since it was queued gets a second chance at the tail.
     fn expire(&mut self) {
         for class in 0..CLASSES {
             let limit = self.timeout(class).saturating_mul(Timestamp::NANOS_PER_SEC);
             loop {
                 let head = self.lists[class].head;
-                if head == NIL || self.now.nanos_since(self.entry(head).record.last_seen) <= limit {
+                if head == NIL {
                     break;
                 }
-                match self.closed_reason(head) {
-                    Some(reason) => self.remove(head, reason),
-                    None => {
-                        self.stats.timed_out += 1;
-                        self.remove(head, EndReason::IdleTimeout);
-                    }
+                let e = self.entry(head);
+                if self.now.nanos_since(e.queued_at) <= limit {
+                    break;
+                }
+                if self.now.nanos_since(e.record.last_seen) > limit {
+                    self.expire_one(head);
+                } else {
+                    self.requeue(head);
                 }
             }
         }
     }
 
-    /// Moves a flow to the tail of its class list (most recently active).
+    /// Moves a flow to the tail of another class list when its state changes class.
     fn touch(&mut self, idx: u32, class: usize) {
-        let e = self.entry(idx);
-        if e.class == class && e.next == NIL {
-            return;
+        if self.entry(idx).class != class {
+            self.unlink(idx);
+            self.link_tail(idx, class);
         }
+    }
+
+    fn requeue(&mut self, idx: u32) {
+        let class = self.entry(idx).class;
         self.unlink(idx);
         self.link_tail(idx, class);
     }
@@ -664,6 +740,7 @@ impl<H: FlowHandler> FlowTable<H> {
             e.class = class;
             e.prev = tail;
             e.next = NIL;
+            e.queued_at = self.now;
         }
         if tail == NIL {
             self.lists[class].head = idx;

@@ -189,13 +189,17 @@ impl CaptureReader {
         // fresh call to `inner.next()`, so the loop only classifies and the final call re-parses the block.
         loop {
             if self.pending > 0 {
-                self.inner.consume(self.pending);
+                // No shift here: the buffer is compacted once per refill, not every half buffer.
+                self.inner.consume_noshift(self.pending);
                 self.offset += self.pending as u64;
                 self.pending = 0;
             }
+            // Where the buffer starts, to locate the packet bytes again after classification.
+            let base = self.inner.data().as_ptr() as usize;
             let step = match self.inner.next() {
                 Ok((len, block)) => {
                     let step = classify(
+                        base,
                         &block,
                         &mut self.interfaces,
                         &mut self.legacy_link,
@@ -240,12 +244,10 @@ impl CaptureReader {
                 Step::Refill => self.refill()?,
                 Step::Grow => self.grow()?,
                 Step::Packet(meta) => {
-                    let data = match self.inner.next() {
-                        Ok((_, PcapBlockOwned::Legacy(b))) => b.data,
-                        Ok((_, PcapBlockOwned::NG(Block::EnhancedPacket(b)))) => b.data,
-                        Ok((_, PcapBlockOwned::NG(Block::SimplePacket(b)))) => b.data,
-                        _ => &[],
-                    };
+                    // The block borrowed the buffer; its bytes are still there, at the offset classify
+                    // found, so slice them again rather than parse the record twice.
+                    let buf = self.inner.data();
+                    let data = buf.get(meta.data_offset..).unwrap_or_default();
                     let data = &data[..data.len().min(meta.caplen)];
                     return Ok(Some(RawPacket {
                         ts: meta.ts,
@@ -315,6 +317,8 @@ enum Step {
 }
 
 struct PacketMeta {
+    /// Where the packet bytes start in the reader's buffer.
+    data_offset: usize,
     ts: Timestamp,
     link: LinkType,
     orig_len: u32,
@@ -323,6 +327,7 @@ struct PacketMeta {
 
 /// Updates the reader state from one block and says whether it is a packet to return.
 fn classify(
+    base: usize,
     block: &PcapBlockOwned<'_>,
     interfaces: &mut Vec<Interface>,
     legacy_link: &mut LinkType,
@@ -349,6 +354,7 @@ fn classify(
             let ts = Timestamp::from_parts(i64::from(b.ts_sec), b.ts_usec.saturating_mul(scale));
             *last_ts = ts;
             Ok(Some(PacketMeta {
+                data_offset: (b.data.as_ptr() as usize).wrapping_sub(base),
                 ts,
                 link: *legacy_link,
                 orig_len: b.origlen,
@@ -389,6 +395,7 @@ fn classify(
             let ts = Timestamp::from_parts((secs as i64).saturating_add(iface.offset_secs), nanos);
             *last_ts = ts;
             Ok(Some(PacketMeta {
+                data_offset: (epb.data.as_ptr() as usize).wrapping_sub(base),
                 ts,
                 link: iface.link,
                 orig_len: epb.origlen.max(epb.caplen),
@@ -403,6 +410,7 @@ fn classify(
                 return Ok(None);
             };
             Ok(Some(PacketMeta {
+                data_offset: (spb.data.as_ptr() as usize).wrapping_sub(base),
                 ts: *last_ts,
                 link: iface.link,
                 orig_len: spb.origlen.max(spb.data.len() as u32),

@@ -72,7 +72,14 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     };
     match args.format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report).context("writing the JSON report")?;
+            // Indented for a person at a terminal, compact for a program (a third of the size).
+            let pretty = args.output.is_none() && std::io::stdout().is_terminal();
+            if pretty {
+                serde_json::to_writer_pretty(&mut out, &report)
+            } else {
+                serde_json::to_writer(&mut out, &report)
+            }
+            .context("writing the JSON report")?;
             writeln!(out)?;
         }
         OutputFormat::Table => crate::table::write(&mut out, &report, args.top)?,

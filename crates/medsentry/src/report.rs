@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use capture::{Direction, FlowRecord, PipelineStats, TcpState};
+use std::net::IpAddr;
+
+use capture::{Direction, FlowRecord, PipelineStats, TcpState, Timestamp};
 use serde::Serialize;
 
 pub const SCHEMA: &str = "medsentry.report/1";
@@ -102,8 +104,15 @@ pub struct FragmentSummary {
 
 #[derive(Debug, Serialize)]
 pub struct EndpointOut {
-    pub ip: String,
+    #[serde(serialize_with = "display")]
+    pub ip: IpAddr,
     pub port: u16,
+}
+
+/// Serialises through `Display` straight into the output, without a `String` per value: a report on a
+/// large capture has hundreds of thousands of addresses and timestamps.
+fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(value)
 }
 
 #[derive(Debug, Serialize)]
@@ -122,8 +131,10 @@ pub struct FlowOut {
     pub bytes_to_server: u64,
     pub bytes_to_client: u64,
     pub encrypted: bool,
-    pub first_seen: String,
-    pub last_seen: String,
+    #[serde(serialize_with = "display")]
+    pub first_seen: Timestamp,
+    #[serde(serialize_with = "display")]
+    pub last_seen: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan: Option<Vec<u16>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -245,11 +256,11 @@ fn flow_out(f: &FlowRecord) -> FlowOut {
         id: f.id,
         transport,
         client: EndpointOut {
-            ip: f.client.ip.to_string(),
+            ip: f.client.ip,
             port: f.client.port,
         },
         server: EndpointOut {
-            ip: f.server.ip.to_string(),
+            ip: f.server.ip,
             port: f.server.port,
         },
         app: guess_app(f.protocol, f.server.port),
@@ -261,8 +272,8 @@ fn flow_out(f: &FlowRecord) -> FlowOut {
         bytes_to_server: f.bytes[s],
         bytes_to_client: f.bytes[c],
         encrypted: false,
-        first_seen: f.first_seen.rfc3339(),
-        last_seen: f.last_seen.rfc3339(),
+        first_seen: f.first_seen,
+        last_seen: f.last_seen,
         vlan: (f.vlan != [0, 0]).then(|| f.vlan.iter().copied().filter(|&v| v != 0).collect()),
         tcp,
         end: f.end.as_str(),

@@ -79,8 +79,8 @@ pub fn write(out: &mut dyn Write, report: &Report, top: usize) -> io::Result<()>
             "  {:>6}  {:<5} {:<40} {:<40} {:<10} {:>8} {:>12}  {}",
             f.id,
             f.transport,
-            endpoint(&f.client.ip, f.client.port),
-            endpoint(&f.server.ip, f.server.port),
+            endpoint(f.client.ip, f.client.port),
+            endpoint(f.server.ip, f.server.port),
             f.app,
             f.packets,
             f.bytes,
@@ -97,10 +97,6 @@ pub fn write(out: &mut dyn Write, report: &Report, top: usize) -> io::Result<()>
     Ok(())
 }
 
-fn endpoint(ip: &str, port: u16) -> String {
-    if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
-    }
+fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
+    std::net::SocketAddr::new(ip, port).to_string()
 }
