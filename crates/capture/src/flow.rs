@@ -816,3 +816,310 @@ fn sender_is_client(src_port: u16, dst_port: u16, tcp: bool) -> bool {
         _ => dst_port < src_port,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::reassembly::{Chunk, CollectingConsumer};
+
+    const SYN: u8 = 0x02;
+    const ACK: u8 = 0x10;
+    const FIN: u8 = 0x01;
+    const RST: u8 = 0x04;
+    const PSH: u8 = 0x08;
+
+    #[derive(Default)]
+    struct Collect {
+        done: Vec<(FlowRecord, CollectingConsumer)>,
+    }
+
+    impl FlowHandler for Collect {
+        type Consumer = CollectingConsumer;
+        fn open(&mut self, _: &FlowInfo) -> CollectingConsumer {
+            CollectingConsumer::default()
+        }
+        fn finish(&mut self, record: FlowRecord, consumer: CollectingConsumer) {
+            self.done.push((record, consumer));
+        }
+    }
+
+    fn table(config: FlowConfig) -> FlowTable<Collect> {
+        FlowTable::new(config, ReassemblyConfig::default(), Collect::default())
+    }
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+    }
+
+    fn secs(s: f64) -> Timestamp {
+        Timestamp((s * 1e9) as i64)
+    }
+
+    /// One TCP segment from `a` to `b` (host number, port).
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(
+        t: &mut FlowTable<Collect>,
+        at: f64,
+        a: (u8, u16),
+        b: (u8, u16),
+        flags: u8,
+        seq: u32,
+        ack: u32,
+        payload: &[u8],
+    ) {
+        let seg = TcpSegment {
+            src_port: a.1,
+            dst_port: b.1,
+            seq,
+            ack,
+            flags: TcpFlags(flags),
+            window: 65535,
+            mss: None,
+            payload,
+            payload_len: payload.len() as u32,
+        };
+        t.tcp(
+            secs(at),
+            [0, 0],
+            ip(a.0),
+            ip(b.0),
+            &seg,
+            54 + payload.len() as u32,
+            false,
+        );
+    }
+
+    fn udp(t: &mut FlowTable<Collect>, at: f64, a: (u8, u16), b: (u8, u16), payload: &[u8]) {
+        let src = Endpoint {
+            ip: ip(a.0),
+            port: a.1,
+        };
+        let dst = Endpoint {
+            ip: ip(b.0),
+            port: b.1,
+        };
+        t.datagram(
+            secs(at),
+            [0, 0],
+            PROTO_UDP,
+            src,
+            dst,
+            payload,
+            42 + payload.len() as u32,
+            false,
+        );
+    }
+
+    fn finish(t: FlowTable<Collect>) -> Vec<(FlowRecord, CollectingConsumer)> {
+        let (collect, _) = t.finish();
+        let mut done = collect.done;
+        done.sort_by_key(|(r, _)| r.id);
+        done
+    }
+
+    const C: (u8, u16) = (1, 50000);
+    const S: (u8, u16) = (2, 2575);
+
+    /// A whole connection: handshake, one request and reply, FIN both ways.
+    fn connection(t: &mut FlowTable<Collect>, at: f64, isn: u32) {
+        tcp(t, at, C, S, SYN, isn, 0, b"");
+        tcp(t, at + 0.001, S, C, SYN | ACK, 9000, isn + 1, b"");
+        tcp(t, at + 0.002, C, S, ACK, isn + 1, 9001, b"");
+        tcp(t, at + 0.003, C, S, ACK | PSH, isn + 1, 9001, b"hello");
+        tcp(t, at + 0.004, S, C, ACK | PSH, 9001, isn + 6, b"world!");
+        tcp(t, at + 0.005, C, S, ACK | FIN, isn + 6, 9007, b"");
+        tcp(t, at + 0.006, S, C, ACK | FIN, 9007, isn + 7, b"");
+        tcp(t, at + 0.007, C, S, ACK, isn + 7, 9008, b"");
+    }
+
+    #[test]
+    fn a_whole_connection_is_one_flow_with_its_bytes_each_way() {
+        let mut t = table(FlowConfig::default());
+        connection(&mut t, 1.0, 1000);
+        let done = finish(t);
+        assert_eq!(done.len(), 1);
+        let (r, c) = &done[0];
+        assert_eq!((r.client.port, r.server.port), (50000, 2575));
+        assert_eq!(r.packets, [5, 3]);
+        assert_eq!(r.payload_bytes, [5, 6]);
+        assert!(r.handshake_seen);
+        assert_eq!(r.tcp_state, Some(TcpState::Closed));
+        assert_eq!(r.end, EndReason::Fin);
+        assert_eq!((r.first_seen, r.last_seen), (secs(1.0), secs(1.007)));
+        assert_eq!(
+            c.chunks,
+            vec![
+                Chunk::Data(Direction::ToServer, b"hello".to_vec()),
+                Chunk::Data(Direction::ToClient, b"world!".to_vec()),
+                Chunk::Close(EndReason::Fin),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_syn_decides_the_client_whatever_the_ports() {
+        let mut t = table(FlowConfig::default());
+        // A server listening on a high port, reached from port 80: the SYN says who called whom.
+        tcp(&mut t, 1.0, (1, 80), (2, 55555), SYN, 1, 0, b"");
+        let done = finish(t);
+        assert_eq!(
+            done[0].0.client,
+            Endpoint {
+                ip: ip(1),
+                port: 80
+            }
+        );
+        assert_eq!(done[0].0.tcp_state, Some(TcpState::SynSent));
+        assert_eq!(done[0].0.end, EndReason::EndOfCapture);
+    }
+
+    #[test]
+    fn without_a_handshake_the_service_port_marks_the_server() {
+        let mut t = table(FlowConfig::default());
+        // Picked up mid-stream with the server's packet first.
+        tcp(&mut t, 1.0, S, C, ACK | PSH, 7000, 100, b"ACK");
+        // Two ephemeral ports: the lower one is taken as the server.
+        tcp(&mut t, 1.0, (3, 61000), (4, 40000), ACK, 1, 1, b"x");
+        // UDP: DNS answers first, the service port still marks the server.
+        udp(&mut t, 1.0, (5, 53), (6, 33333), b"answer");
+        let done = finish(t);
+        assert_eq!(done[0].0.server.port, 2575);
+        assert!(!done[0].0.handshake_seen);
+        assert_eq!(done[0].0.tcp_state, Some(TcpState::Established));
+        assert_eq!(done[0].1.bytes(Direction::ToClient), b"ACK");
+        assert_eq!(done[1].0.server.port, 40000);
+        assert_eq!(done[2].0.server.port, 53);
+        assert_eq!(done[2].0.packets, [0, 1]);
+    }
+
+    #[test]
+    fn a_fresh_syn_after_close_is_a_new_flow_and_a_repeated_syn_is_not() {
+        let mut t = table(FlowConfig::default());
+        tcp(&mut t, 1.0, C, S, SYN, 1000, 0, b"");
+        tcp(&mut t, 2.0, C, S, SYN, 1000, 0, b""); // retransmitted SYN: same connection
+        tcp(&mut t, 2.001, S, C, SYN | ACK, 9000, 1001, b"");
+        connection(&mut t, 5.0, 555_555); // same 5-tuple, new ISN, previous never closed
+        connection(&mut t, 6.0, 777_777); // and again after a clean close
+        let done = finish(t);
+        assert_eq!(done.len(), 3);
+        assert_eq!(done[0].0.packets, [2, 1]);
+        assert_eq!(done[0].0.end, EndReason::Reused);
+        assert_eq!(done[1].0.end, EndReason::Fin);
+        assert_eq!(done[2].0.end, EndReason::Fin);
+        assert_eq!(done[2].0.first_seen, secs(6.0));
+    }
+
+    #[test]
+    fn reset_ends_the_flow_and_trailing_packets_stay_in_it() {
+        let mut t = table(FlowConfig::default());
+        tcp(&mut t, 1.0, C, S, SYN, 1, 0, b"");
+        tcp(&mut t, 1.1, S, C, RST | ACK, 0, 2, b"");
+        tcp(&mut t, 1.2, C, S, ACK, 2, 1, b""); // a late ACK within the linger time
+        tcp(&mut t, 60.0, C, S, ACK, 2, 1, b""); // after the linger time: a flow of its own
+        let done = finish(t);
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[0].0.end, EndReason::Rst);
+        assert_eq!(done[0].0.packets, [2, 1]);
+        assert_eq!(done[1].0.packets.iter().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn idle_timeout_is_exact_in_packet_time() {
+        let config = FlowConfig {
+            udp_timeout: 120,
+            ..FlowConfig::default()
+        };
+        let mut t = table(config);
+        udp(&mut t, 0.0, (1, 5000), (2, 514), b"a");
+        udp(&mut t, 119.9, (1, 5000), (2, 514), b"b"); // within the timeout
+        udp(&mut t, 240.0, (1, 5000), (2, 514), b"c"); // 120.1 s after the last: a new flow
+        let done = finish(t);
+        assert_eq!(done.len(), 2);
+        assert_eq!(done[0].0.packets, [2, 0]);
+        assert_eq!(done[0].0.end, EndReason::IdleTimeout);
+        assert_eq!(done[1].0.end, EndReason::EndOfCapture);
+    }
+
+    #[test]
+    fn the_sweep_ends_idle_flows_without_a_packet_of_theirs() {
+        let config = FlowConfig {
+            udp_timeout: 10,
+            ..FlowConfig::default()
+        };
+        let mut t = table(config);
+        for i in 0..100u16 {
+            udp(&mut t, f64::from(i) * 0.01, (1, 1000 + i), (2, 53), b"q");
+        }
+        assert_eq!(t.len(), 100);
+        // Another flow, 30 s later: the sweep ends the 100 idle ones.
+        udp(&mut t, 30.0, (9, 9), (2, 53), b"q");
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.stats().timed_out, 100);
+    }
+
+    #[test]
+    fn a_full_table_evicts_the_least_recently_active_flow() {
+        let config = FlowConfig {
+            max_flows: 3,
+            ..FlowConfig::default()
+        };
+        let mut t = table(config);
+        udp(&mut t, 1.0, (1, 1001), (2, 53), b"");
+        udp(&mut t, 2.0, (1, 1002), (2, 53), b"");
+        udp(&mut t, 3.0, (1, 1003), (2, 53), b"");
+        udp(&mut t, 4.0, (1, 1001), (2, 53), b""); // 1001 is active again: 1002 is now the oldest
+        udp(&mut t, 5.0, (1, 1004), (2, 53), b"");
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.stats().evicted, 1);
+        let done = finish(t);
+        let evicted: Vec<u16> = done
+            .iter()
+            .filter(|(r, _)| r.end == EndReason::Evicted)
+            .map(|(r, _)| r.client.port)
+            .collect();
+        assert_eq!(evicted, vec![1002]);
+        assert_eq!(done.len(), 4);
+    }
+
+    #[test]
+    fn vlans_separate_flows() {
+        let mut t = table(FlowConfig::default());
+        let src = Endpoint {
+            ip: ip(1),
+            port: 5000,
+        };
+        let dst = Endpoint {
+            ip: ip(2),
+            port: 53,
+        };
+        t.datagram(secs(1.0), [10, 0], PROTO_UDP, src, dst, b"", 60, false);
+        t.datagram(secs(1.0), [20, 0], PROTO_UDP, src, dst, b"", 60, false);
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn ipv6_and_ipv4_mapped_addresses_do_not_collide() {
+        let mut t = table(FlowConfig::default());
+        let v4 = Endpoint {
+            ip: ip(1),
+            port: 5000,
+        };
+        let mapped = Endpoint {
+            ip: IpAddr::V6(Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped()),
+            port: 5000,
+        };
+        let dst4 = Endpoint {
+            ip: ip(2),
+            port: 53,
+        };
+        let dst6 = Endpoint {
+            ip: IpAddr::V6(Ipv4Addr::new(10, 0, 0, 2).to_ipv6_mapped()),
+            port: 53,
+        };
+        t.datagram(secs(1.0), [0, 0], PROTO_UDP, v4, dst4, b"", 60, false);
+        t.datagram(secs(1.0), [0, 0], PROTO_UDP, mapped, dst6, b"", 80, false);
+        assert_eq!(t.len(), 2);
+    }
+}
