@@ -89,6 +89,8 @@ pub struct CaptureReader {
     legacy_link: LinkType,
     legacy_nanos: bool,
     interfaces: Vec<Interface>,
+    /// Byte order of the current pcapng section.
+    section_big_endian: bool,
     last_ts: Timestamp,
     stats: ReaderStats,
 }
@@ -166,6 +168,7 @@ impl CaptureReader {
                 }
             ),
             interfaces: Vec::new(),
+            section_big_endian: false,
             last_ts: Timestamp::default(),
             stats: ReaderStats::default(),
         })
@@ -194,12 +197,24 @@ impl CaptureReader {
                 self.offset += self.pending as u64;
                 self.pending = 0;
             }
+            // pcap-parser 0.17 panics on a Process Information Block shorter than the 12 bytes every
+            // pcapng block has (it subtracts 12 from the length); refuse such a block first.
+            if self.format == Format::PcapNg
+                && let Some(len) = self.declared_len()
+                && len < 12
+            {
+                return Err(ReadError::Corrupt {
+                    offset: self.offset,
+                    reason: format!("block length {len} is shorter than a block header"),
+                });
+            }
             // Where the buffer starts, to locate the packet bytes again after classification.
             let base = self.inner.data().as_ptr() as usize;
             let step = match self.inner.next() {
                 Ok((len, block)) => {
                     let step = classify(
                         base,
+                        &mut self.section_big_endian,
                         &block,
                         &mut self.interfaces,
                         &mut self.legacy_link,
@@ -296,15 +311,51 @@ impl CaptureReader {
     }
 
     fn grow(&mut self) -> Result<(), ReadError> {
+        let too_long = || ReadError::Corrupt {
+            offset: self.offset,
+            reason: format!("record longer than {MAX_RECORD_BYTES} bytes"),
+        };
+        let needed = self.declared_len().unwrap_or(0);
+        if needed > MAX_RECORD_BYTES {
+            return Err(too_long());
+        }
         let current = self.inner.data().len().max(INITIAL_BUFFER);
-        let next = current.saturating_mul(2);
-        if next > MAX_RECORD_BYTES * 2 || !self.inner.grow(next) {
-            return Err(ReadError::Corrupt {
-                offset: self.offset,
-                reason: format!("record longer than {MAX_RECORD_BYTES} bytes"),
-            });
+        // Room for the record and the next record header, in steps that keep refills rare.
+        let next = current
+            .saturating_mul(2)
+            .max(needed.saturating_add(64).next_power_of_two());
+        if next > MAX_RECORD_BYTES.saturating_mul(2) || !self.inner.grow(next) {
+            return Err(too_long());
         }
         self.refill()
+    }
+
+    /// The length of the record at the front of the buffer as its header declares it.
+    fn declared_len(&self) -> Option<usize> {
+        let d = self.inner.data();
+        let word = |at: usize, big_endian: bool| -> Option<usize> {
+            let b: [u8; 4] = d.get(at..at + 4)?.try_into().ok()?;
+            let v = if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            };
+            Some(v as usize)
+        };
+        match self.format {
+            Format::Pcap { big_endian, .. } => {
+                word(8, big_endian).map(|caplen| caplen.saturating_add(16))
+            }
+            Format::PcapNg => {
+                if d.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+                    // A section header: its byte order-mark says how to read its length.
+                    let big = d.get(8..12)? == [0x1a, 0x2b, 0x3c, 0x4d];
+                    word(4, big)
+                } else {
+                    word(4, self.section_big_endian)
+                }
+            }
+        }
     }
 }
 
@@ -328,6 +379,7 @@ struct PacketMeta {
 /// Updates the reader state from one block and says whether it is a packet to return.
 fn classify(
     base: usize,
+    section_big_endian: &mut bool,
     block: &PcapBlockOwned<'_>,
     interfaces: &mut Vec<Interface>,
     legacy_link: &mut LinkType,
@@ -361,9 +413,10 @@ fn classify(
                 caplen: b.caplen as usize,
             }))
         }
-        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
-            // Interface ids are local to a section.
+        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+            // Interface ids and byte order are local to a section.
             interfaces.clear();
+            *section_big_endian = shb.big_endian();
             Ok(None)
         }
         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -413,8 +466,10 @@ fn classify(
                 data_offset: (spb.data.as_ptr() as usize).wrapping_sub(base),
                 ts: *last_ts,
                 link: iface.link,
-                orig_len: spb.origlen.max(spb.data.len() as u32),
-                caplen: spb.data.len(),
+                orig_len: spb.origlen,
+                // pcap-parser's data includes the padding to 32 bits; the frame is `origlen` long,
+                // cut at the block's end when the snaplen was smaller.
+                caplen: spb.data.len().min(spb.origlen as usize),
             }))
         }
         PcapBlockOwned::NG(_) => Ok(None),
