@@ -86,6 +86,11 @@ pub struct CaptureReader {
     offset: u64,
     /// Length of the record returned last, consumed at the next call.
     pending: usize,
+    state: State,
+}
+
+/// What the reader learns from the file as it goes: link types, resolutions, byte order.
+struct State {
     legacy_link: LinkType,
     legacy_nanos: bool,
     interfaces: Vec<Interface>,
@@ -159,18 +164,20 @@ impl CaptureReader {
             format,
             offset: 0,
             pending: 0,
-            legacy_link: LinkType::ETHERNET,
-            legacy_nanos: matches!(
-                format,
-                Format::Pcap {
-                    nanosecond: true,
-                    ..
-                }
-            ),
-            interfaces: Vec::new(),
-            section_big_endian: false,
-            last_ts: Timestamp::default(),
-            stats: ReaderStats::default(),
+            state: State {
+                legacy_link: LinkType::ETHERNET,
+                legacy_nanos: matches!(
+                    format,
+                    Format::Pcap {
+                        nanosecond: true,
+                        ..
+                    }
+                ),
+                interfaces: Vec::new(),
+                section_big_endian: false,
+                last_ts: Timestamp::default(),
+                stats: ReaderStats::default(),
+            },
         })
     }
     pub fn format(&self) -> Format {
@@ -183,7 +190,7 @@ impl CaptureReader {
     }
 
     pub fn stats(&self) -> ReaderStats {
-        self.stats
+        self.state.stats
     }
 
     /// The next packet, `Ok(None)` at the clean end of the file. After an error the reader is done.
@@ -212,16 +219,7 @@ impl CaptureReader {
             let base = self.inner.data().as_ptr() as usize;
             let step = match self.inner.next() {
                 Ok((len, block)) => {
-                    let step = classify(
-                        base,
-                        &mut self.section_big_endian,
-                        &block,
-                        &mut self.interfaces,
-                        &mut self.legacy_link,
-                        &mut self.legacy_nanos,
-                        &mut self.last_ts,
-                        &mut self.stats,
-                    );
+                    let step = self.state.classify(base, &block);
                     self.pending = len;
                     match step {
                         Ok(Some(meta)) => Step::Packet(meta),
@@ -352,7 +350,7 @@ impl CaptureReader {
                     let big = d.get(8..12)? == [0x1a, 0x2b, 0x3c, 0x4d];
                     word(4, big)
                 } else {
-                    word(4, self.section_big_endian)
+                    word(4, self.state.section_big_endian)
                 }
             }
         }
@@ -376,103 +374,103 @@ struct PacketMeta {
     caplen: usize,
 }
 
-/// Updates the reader state from one block and says whether it is a packet to return.
-fn classify(
-    base: usize,
-    section_big_endian: &mut bool,
-    block: &PcapBlockOwned<'_>,
-    interfaces: &mut Vec<Interface>,
-    legacy_link: &mut LinkType,
-    legacy_nanos: &mut bool,
-    last_ts: &mut Timestamp,
-    stats: &mut ReaderStats,
-) -> Result<Option<PacketMeta>, String> {
-    match block {
-        PcapBlockOwned::LegacyHeader(h) => {
-            *legacy_link = LinkType(h.network.0 as u32);
-            *legacy_nanos = h.is_nanosecond_precision();
-            Ok(None)
-        }
-        PcapBlockOwned::Legacy(b) => {
-            let (scale, limit) = if *legacy_nanos {
-                (1, 1_000_000_000)
-            } else {
-                (1000, 1_000_000)
-            };
-            if b.ts_usec >= limit || b.caplen > b.origlen {
-                stats.bad_records += 1;
-                return Ok(None);
+impl State {
+    /// Updates the reader state from one block and says whether it is a packet to return.
+    fn classify(
+        &mut self,
+        base: usize,
+        block: &PcapBlockOwned<'_>,
+    ) -> Result<Option<PacketMeta>, String> {
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                self.legacy_link = LinkType(h.network.0 as u32);
+                self.legacy_nanos = h.is_nanosecond_precision();
+                Ok(None)
             }
-            let ts = Timestamp::from_parts(i64::from(b.ts_sec), b.ts_usec.saturating_mul(scale));
-            *last_ts = ts;
-            Ok(Some(PacketMeta {
-                data_offset: (b.data.as_ptr() as usize).wrapping_sub(base),
-                ts,
-                link: *legacy_link,
-                orig_len: b.origlen,
-                caplen: b.caplen as usize,
-            }))
-        }
-        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
-            // Interface ids and byte order are local to a section.
-            interfaces.clear();
-            *section_big_endian = shb.big_endian();
-            Ok(None)
-        }
-        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-            if interfaces.len() >= MAX_INTERFACES {
-                return Err(format!(
-                    "more than {MAX_INTERFACES} interfaces in one section"
-                ));
+            PcapBlockOwned::Legacy(b) => {
+                let (scale, limit) = if self.legacy_nanos {
+                    (1, 1_000_000_000)
+                } else {
+                    (1000, 1_000_000)
+                };
+                if b.ts_usec >= limit || b.caplen > b.origlen {
+                    self.stats.bad_records += 1;
+                    return Ok(None);
+                }
+                let ts =
+                    Timestamp::from_parts(i64::from(b.ts_sec), b.ts_usec.saturating_mul(scale));
+                self.last_ts = ts;
+                Ok(Some(PacketMeta {
+                    data_offset: (b.data.as_ptr() as usize).wrapping_sub(base),
+                    ts,
+                    link: self.legacy_link,
+                    orig_len: b.origlen,
+                    caplen: b.caplen as usize,
+                }))
             }
-            interfaces.push(Interface {
-                link: LinkType(idb.linktype.0 as u32),
-                units_per_sec: idb.ts_resolution().unwrap_or(1_000_000).max(1),
-                offset_secs: idb.ts_offset(),
-            });
-            Ok(None)
-        }
-        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-            let Some(iface) = interfaces.get(epb.if_id as usize) else {
-                stats.bad_records += 1;
-                return Ok(None);
-            };
-            if epb.caplen > epb.origlen {
-                stats.bad_records += 1;
-                return Ok(None);
+            PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                // Interface ids and byte order are local to a section.
+                self.interfaces.clear();
+                self.section_big_endian = shb.big_endian();
+                Ok(None)
             }
-            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-            let secs = units / iface.units_per_sec;
-            let frac = units % iface.units_per_sec;
-            let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(iface.units_per_sec)) as u32;
-            let ts = Timestamp::from_parts((secs as i64).saturating_add(iface.offset_secs), nanos);
-            *last_ts = ts;
-            Ok(Some(PacketMeta {
-                data_offset: (epb.data.as_ptr() as usize).wrapping_sub(base),
-                ts,
-                link: iface.link,
-                orig_len: epb.origlen.max(epb.caplen),
-                caplen: epb.caplen as usize,
-            }))
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                if self.interfaces.len() >= MAX_INTERFACES {
+                    return Err(format!(
+                        "more than {MAX_INTERFACES} interfaces in one section"
+                    ));
+                }
+                self.interfaces.push(Interface {
+                    link: LinkType(idb.linktype.0 as u32),
+                    units_per_sec: idb.ts_resolution().unwrap_or(1_000_000).max(1),
+                    offset_secs: idb.ts_offset(),
+                });
+                Ok(None)
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let Some(iface) = self.interfaces.get(epb.if_id as usize) else {
+                    self.stats.bad_records += 1;
+                    return Ok(None);
+                };
+                if epb.caplen > epb.origlen {
+                    self.stats.bad_records += 1;
+                    return Ok(None);
+                }
+                let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let secs = units / iface.units_per_sec;
+                let frac = units % iface.units_per_sec;
+                let nanos =
+                    (u128::from(frac) * 1_000_000_000 / u128::from(iface.units_per_sec)) as u32;
+                let ts =
+                    Timestamp::from_parts((secs as i64).saturating_add(iface.offset_secs), nanos);
+                self.last_ts = ts;
+                Ok(Some(PacketMeta {
+                    data_offset: (epb.data.as_ptr() as usize).wrapping_sub(base),
+                    ts,
+                    link: iface.link,
+                    orig_len: epb.origlen.max(epb.caplen),
+                    caplen: epb.caplen as usize,
+                }))
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                // A Simple Packet Block belongs to the first interface and carries no timestamp: it inherits
+                // the last one seen, which keeps packet time monotonic.
+                let Some(iface) = self.interfaces.first() else {
+                    self.stats.bad_records += 1;
+                    return Ok(None);
+                };
+                Ok(Some(PacketMeta {
+                    data_offset: (spb.data.as_ptr() as usize).wrapping_sub(base),
+                    ts: self.last_ts,
+                    link: iface.link,
+                    orig_len: spb.origlen,
+                    // pcap-parser's data includes the padding to 32 bits; the frame is `origlen` long,
+                    // cut at the block's end when the snaplen was smaller.
+                    caplen: spb.data.len().min(spb.origlen as usize),
+                }))
+            }
+            PcapBlockOwned::NG(_) => Ok(None),
         }
-        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-            // A Simple Packet Block belongs to the first interface and carries no timestamp: it inherits
-            // the last one seen, which keeps packet time monotonic.
-            let Some(iface) = interfaces.first() else {
-                stats.bad_records += 1;
-                return Ok(None);
-            };
-            Ok(Some(PacketMeta {
-                data_offset: (spb.data.as_ptr() as usize).wrapping_sub(base),
-                ts: *last_ts,
-                link: iface.link,
-                orig_len: spb.origlen,
-                // pcap-parser's data includes the padding to 32 bits; the frame is `origlen` long,
-                // cut at the block's end when the snaplen was smaller.
-                caplen: spb.data.len().min(spb.origlen as usize),
-            }))
-        }
-        PcapBlockOwned::NG(_) => Ok(None),
     }
 }
 

@@ -21,15 +21,22 @@ fn corpus() -> Option<PathBuf> {
 }
 
 fn medsentry(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_medsentry")).args(args).output().expect("run medsentry")
+    Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(args)
+        .output()
+        .expect("run medsentry")
 }
 
 fn analyze_json(files: &[&Path]) -> (serde_json::Value, Output) {
-    let mut args: Vec<&std::ffi::OsStr> = vec!["analyze".as_ref(), "--format".as_ref(), "json".as_ref()];
+    let mut args: Vec<&std::ffi::OsStr> =
+        vec!["analyze".as_ref(), "--format".as_ref(), "json".as_ref()];
     args.extend(files.iter().map(|p| p.as_os_str()));
     let out = medsentry(&args);
     let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "not JSON ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     });
     (report, out)
 }
@@ -59,9 +66,18 @@ fn check_schema(report_json: &[u8]) {
         .spawn()
         .expect("python3");
     use std::io::Write;
-    child.stdin.take().expect("stdin").write_all(report_json).expect("write report");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(report_json)
+        .expect("write report");
     let out = child.wait_with_output().expect("check-report");
-    assert!(out.status.success(), "check-report.py: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "check-report.py: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -85,7 +101,10 @@ fn json_report_of_all_scenarios_matches_the_ground_truth() {
     let flows = report["flows"].as_array().expect("flows");
     assert_eq!(flows.len(), 25);
     // The DICOM association A1: echoscu from port 60788 to storescp on 104, 20 frames (tshark conv).
-    let a1 = flows.iter().find(|f| f["client"]["port"] == 60788).expect("flow from 60788");
+    let a1 = flows
+        .iter()
+        .find(|f| f["client"]["port"] == 60788)
+        .expect("flow from 60788");
     assert_eq!(a1["server"]["port"], 104);
     assert_eq!(a1["transport"], "tcp");
     assert_eq!(a1["packets"], 20);
@@ -93,8 +112,14 @@ fn json_report_of_all_scenarios_matches_the_ground_truth() {
     assert_eq!(a1["tcp"]["handshake"], true);
     assert_eq!(a1["end"], "fin");
     assert_eq!(a1["first_seen"], "2026-11-28T17:34:04.917468Z");
-    let tls = flows.iter().find(|f| f["server"]["port"] == 2762).expect("DICOM-TLS flow");
-    assert_eq!(tls["end"], "rst", "the DICOM-TLS connection ends FIN then RST");
+    let tls = flows
+        .iter()
+        .find(|f| f["server"]["port"] == 2762)
+        .expect("DICOM-TLS flow");
+    assert_eq!(
+        tls["end"], "rst",
+        "the DICOM-TLS connection ends FIN then RST"
+    );
 }
 
 #[test]
@@ -105,9 +130,15 @@ fn table_report_reads_well() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("packets            48"), "{text}");
-    assert!(text.contains("flows              3 (tcp 3, udp 0, other 0)"), "{text}");
+    assert!(
+        text.contains("flows              3 (tcp 3, udp 0, other 0)"),
+        "{text}"
+    );
     assert!(text.contains("127.0.0.1:2575"), "{text}");
-    assert!(stderr(&out).is_empty(), "nothing on stderr for a clean capture");
+    assert!(
+        stderr(&out).is_empty(),
+        "nothing on stderr for a clean capture"
+    );
 }
 
 #[test]
@@ -156,7 +187,8 @@ fn output_flag_writes_the_report_to_a_file() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&dest).expect("report")).expect("json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&dest).expect("report")).expect("json");
     // 7 UDP and 1 TCP DNS conversations, 24 packets (GROUND_TRUTH.md).
     assert_eq!(report["summary"]["packets"], 24);
     assert_eq!(report["summary"]["flows"], 8);
@@ -185,9 +217,15 @@ fn unreadable_inputs_exit_2_with_one_line_naming_the_file() {
         let err = stderr(&out);
         assert_eq!(err.lines().count(), 1, "one line: {err}");
         assert!(err.starts_with("medsentry: "), "{err}");
-        assert!(err.contains(&path.display().to_string()), "names the file: {err}");
+        assert!(
+            err.contains(&path.display().to_string()),
+            "names the file: {err}"
+        );
         assert!(err.contains(problem), "says {problem:?}: {err}");
-        assert!(out.stdout.is_empty(), "no report when nothing could be read");
+        assert!(
+            out.stdout.is_empty(),
+            "no report when nothing could be read"
+        );
     }
     std::fs::remove_dir_all(dir).ok();
 }
@@ -199,7 +237,11 @@ fn a_bad_file_among_good_ones_is_reported_and_the_rest_analysed() {
     let missing = dir.join("missing.pcap");
     let hl7 = corpus.join("captures/hl7.pcap");
     let (report, out) = analyze_json(&[&missing, &hl7]);
-    assert_eq!(out.status.code(), Some(2), "exit status says something could not be read");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit status says something could not be read"
+    );
     assert_eq!(report["summary"]["packets"], 48);
     assert!(stderr(&out).contains("missing.pcap"));
 }
@@ -214,7 +256,8 @@ fn truncated_capture_is_analysed_up_to_the_cut_and_exits_1() {
     let mut offset = 24;
     let mut whole_records = 0;
     while offset + 16 <= bytes.len() {
-        let caplen = u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
+        let caplen =
+            u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
         if offset + 16 + caplen > 6000 {
             break;
         }
@@ -227,8 +270,16 @@ fn truncated_capture_is_analysed_up_to_the_cut_and_exits_1() {
     assert_eq!(report["summary"]["packets"], whole_records);
     let err = stderr(&out);
     assert!(err.contains("cut.pcap"), "{err}");
-    assert!(err.contains(&format!("byte offset {offset}")), "names the offset {offset}: {err}");
-    assert_eq!(report["inputs"][0]["warning"].as_str().map(|w| w.contains("middle of a record")), Some(true));
+    assert!(
+        err.contains(&format!("byte offset {offset}")),
+        "names the offset {offset}: {err}"
+    );
+    assert_eq!(
+        report["inputs"][0]["warning"]
+            .as_str()
+            .map(|w| w.contains("middle of a record")),
+        Some(true)
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
@@ -240,7 +291,8 @@ fn corrupt_record_length_stops_the_file_with_a_warning() {
     // The third record's caplen becomes 2 GiB: impossible, and must not be allocated.
     let mut offset = 24;
     for _ in 0..2 {
-        let caplen = u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
+        let caplen =
+            u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
         offset += 16 + caplen;
     }
     bytes[offset + 8..offset + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
@@ -262,11 +314,19 @@ fn big_capture_has_the_flows_argus_and_tshark_count() {
         eprintln!("notice: MEDSENTRY_BIG_PCAP not set; skipping the big-capture count check");
         return;
     };
-    let out = medsentry(&["analyze".as_ref(), path.as_os_str(), "--format".as_ref(), "json".as_ref()]);
+    let out = medsentry(&[
+        "analyze".as_ref(),
+        path.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(report["summary"]["packets"], 2_931_757);
     assert_eq!(report["summary"]["flows"], 95_323);
     assert_eq!(report["summary"]["decode_errors"], 0);
-    assert_eq!(report["summary"]["reassembly"]["gaps"], 0, "gen_big.py loses nothing");
+    assert_eq!(
+        report["summary"]["reassembly"]["gaps"], 0,
+        "gen_big.py loses nothing"
+    );
 }
