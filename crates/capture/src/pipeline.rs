@@ -88,6 +88,8 @@ impl<H: FlowHandler> Pipeline<H> {
         if pkt.data.len() < pkt.orig_len as usize {
             s.truncated += 1;
         }
+        // Cheap unless a datagram is due to expire: the defragmenter keeps its next deadline.
+        self.defrag.expire(pkt.ts);
         match decode::decode(pkt.link, pkt.data, pkt.orig_len) {
             Ok(Decoded::Ip(ip)) => self.ip(pkt, ip, 0),
             Ok(Decoded::NonIp { .. }) => s.non_ip += 1,
@@ -102,7 +104,6 @@ impl<H: FlowHandler> Pipeline<H> {
             std::net::IpAddr::V6(_) => self.stats.ipv6 += 1,
         }
         if let Some(frag) = &ip.fragment {
-            self.defrag.expire(pkt.ts);
             let Transport::Fragment(bytes) = ip.transport else {
                 return;
             };
@@ -221,5 +222,122 @@ impl<H: FlowHandler> Pipeline<H> {
         let (handler, flow_stats) = self.flows.finish();
         stats.flows = flow_stats;
         (handler, stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::LinkType;
+    use crate::flow::{FlowInfo, FlowRecord};
+    use crate::reassembly::{Chunk, CollectingConsumer, Direction};
+
+    #[derive(Default)]
+    struct Collect {
+        done: Vec<(FlowRecord, CollectingConsumer)>,
+    }
+
+    impl FlowHandler for Collect {
+        type Consumer = CollectingConsumer;
+        fn open(&mut self, _: &FlowInfo) -> CollectingConsumer {
+            CollectingConsumer::default()
+        }
+        fn finish(&mut self, record: FlowRecord, consumer: CollectingConsumer) {
+            self.done.push((record, consumer));
+        }
+    }
+
+    /// An Ethernet frame with an IPv4 header (id, flags+offset) around `payload`.
+    fn ipv4_frame(protocol: u8, id: u16, frag: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        let total = (20 + payload.len()) as u16;
+        f.extend_from_slice(&[0x45, 0]);
+        f.extend_from_slice(&total.to_be_bytes());
+        f.extend_from_slice(&id.to_be_bytes());
+        f.extend_from_slice(&frag.to_be_bytes());
+        f.extend_from_slice(&[64, protocol, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn feed(p: &mut Pipeline<Collect>, at: i64, frame: &[u8]) {
+        let pkt = RawPacket {
+            ts: Timestamp::from_secs(at),
+            link: LinkType::ETHERNET,
+            data: frame,
+            orig_len: frame.len() as u32,
+        };
+        p.packet(&pkt);
+    }
+
+    fn udp_datagram(body: &[u8]) -> Vec<u8> {
+        let mut d = Vec::new();
+        d.extend_from_slice(&5000u16.to_be_bytes());
+        d.extend_from_slice(&2575u16.to_be_bytes());
+        d.extend_from_slice(&((8 + body.len()) as u16).to_be_bytes());
+        d.extend_from_slice(&[0, 0]);
+        d.extend_from_slice(body);
+        d
+    }
+
+    #[test]
+    fn ipv4_fragments_are_reassembled_into_one_datagram() {
+        let body: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+        let whole = udp_datagram(&body);
+        let mut p = Pipeline::new(PipelineConfig::default(), Collect::default());
+        // Three fragments of 1480, 1480 and 48 bytes, the last one first.
+        let pieces = [
+            (2960usize, whole.len(), false),
+            (0, 1480, true),
+            (1480, 2960, true),
+        ];
+        for (start, end, more) in pieces {
+            let frag = ((start / 8) as u16) | if more { 0x2000 } else { 0 };
+            feed(&mut p, 1, &ipv4_frame(17, 77, frag, &whole[start..end]));
+        }
+        let (collect, stats) = p.finish();
+        assert_eq!(stats.packets, 3);
+        assert_eq!(stats.defrag.reassembled, 1);
+        assert_eq!(stats.udp, 1, "one datagram once reassembled");
+        assert_eq!(collect.done.len(), 1);
+        let (record, consumer) = &collect.done[0];
+        assert_eq!(record.server.port, 2575);
+        assert_eq!(
+            consumer.chunks,
+            vec![
+                Chunk::Datagram(Direction::ToServer, body),
+                Chunk::Close(record.end)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_fragment_that_never_completes_is_dropped_after_the_timeout() {
+        let whole = udp_datagram(&[7u8; 2000]);
+        let mut p = Pipeline::new(PipelineConfig::default(), Collect::default());
+        feed(&mut p, 1, &ipv4_frame(17, 9, 0x2000, &whole[..1480]));
+        // Packet time moves on well past the 30 s reassembly timeout.
+        feed(&mut p, 100, &ipv4_frame(17, 10, 0, &udp_datagram(b"later")));
+        let (collect, stats) = p.finish();
+        assert_eq!(stats.defrag.timed_out, 1);
+        assert_eq!(stats.defrag.reassembled, 0);
+        assert_eq!(
+            collect.done.len(),
+            1,
+            "only the unfragmented datagram makes a flow"
+        );
+    }
+
+    #[test]
+    fn ip_in_ip_is_followed_and_counted() {
+        let inner = ipv4_frame(17, 1, 0, &udp_datagram(b"tunnelled"));
+        // Strip the inner Ethernet header: IP-in-IP carries the bare IPv4 packet.
+        let outer = ipv4_frame(4, 2, 0, &inner[14..]);
+        let mut p = Pipeline::new(PipelineConfig::default(), Collect::default());
+        feed(&mut p, 1, &outer);
+        let (collect, stats) = p.finish();
+        assert_eq!((stats.packets, stats.tunneled, stats.udp), (1, 1, 1));
+        assert_eq!(collect.done[0].1.bytes(Direction::ToServer), b"tunnelled");
     }
 }

@@ -330,3 +330,56 @@ fn big_capture_has_the_flows_argus_and_tshark_count() {
         "gen_big.py loses nothing"
     );
 }
+
+#[test]
+fn snaplen_truncated_capture_is_decoded_as_far_as_it_goes() {
+    let Some(corpus) = corpus() else { return };
+    let dir = scratch("snaplen");
+    let bytes = std::fs::read(corpus.join("captures/hl7.pcap")).expect("hl7.pcap");
+    // Rewrite the capture as if taken with a snaplen of 80: every record keeps at most 80 bytes, its
+    // original length unchanged, and the file header says so.
+    const SNAP: usize = 80;
+    let mut cut = bytes[..24].to_vec();
+    cut[16..20].copy_from_slice(&(SNAP as u32).to_le_bytes());
+    let (mut offset, mut records, mut shortened) = (24, 0, 0);
+    while offset + 16 <= bytes.len() {
+        let caplen =
+            u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
+        let keep = caplen.min(SNAP);
+        cut.extend_from_slice(&bytes[offset..offset + 8]);
+        cut.extend_from_slice(&(keep as u32).to_le_bytes());
+        cut.extend_from_slice(&bytes[offset + 12..offset + 16]);
+        cut.extend_from_slice(&bytes[offset + 16..offset + 16 + keep]);
+        shortened += usize::from(caplen > SNAP);
+        records += 1;
+        offset += 16 + caplen;
+    }
+    let path = dir.join("snap80.pcap");
+    std::fs::write(&path, &cut).expect("write");
+    let (report, out) = analyze_json(&[&path]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = &report["summary"];
+    assert_eq!(s["packets"], records);
+    assert_eq!(s["truncated_packets"], shortened);
+    assert!(shortened > 10, "the HL7 messages are longer than 80 bytes");
+    // Wire bytes come from the original lengths, so they match the full capture.
+    assert_eq!(s["bytes"], 12_046 - 24 - 16 * 48);
+    assert_eq!(s["decode_errors"], 0);
+    // The same three connections, and the payload the capture lost shows up as gaps, never as bytes.
+    assert_eq!(s["tcp_flows"], 3);
+    // Every payload byte of the full capture (8,038, as reassembled from hl7.pcap) is either delivered or
+    // accounted for in a gap.
+    let (delivered, gaps) = (
+        s["reassembly"]["delivered_bytes"].as_u64(),
+        s["reassembly"]["gap_bytes"].as_u64(),
+    );
+    assert!(gaps.unwrap() > 0);
+    assert_eq!(delivered.unwrap() + gaps.unwrap(), 8_038);
+    let flows = report["flows"].as_array().expect("flows");
+    assert!(
+        flows
+            .iter()
+            .all(|f| f["tcp"]["handshake"] == true && f["end"] == "fin")
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
