@@ -1,0 +1,1 @@
+//! DICOM upper layer (PDUs), DIMSE command sets and association state (being written).

@@ -1,0 +1,13 @@
+//! Application-layer parsing: protocol detection on reassembled streams, HL7 v2 over MLLP, DICOM upper
+//! layer and DIMSE, cleartext logins (telnet, FTP, HTTP Basic) and TLS record detection.
+//!
+//! This crate knows nothing of devices, SQL or HTTP servers. Parsers take bytes and packet timestamps and
+//! produce typed records; patient data stays inside the records and is only printed by callers that were
+//! asked to (`--show-phi`).
+
+#![forbid(unsafe_code)]
+
+pub mod cleartext;
+pub mod detect;
+pub mod dicom;
+pub mod hl7;
