@@ -6,12 +6,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use capture::{
-    CaptureReader, FlowHandler, FlowInfo, FlowRecord, Format, NullConsumer, Pipeline,
-    PipelineConfig, PipelineStats, ReadError, Timestamp,
+    CaptureReader, Format, Pipeline, PipelineConfig, PipelineStats, ReadError, Timestamp,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use protocols::detect::PortMap;
 
 use crate::cli::{AnalyzeArgs, OutputFormat};
+use crate::collect::Collector;
 use crate::report::{InputReport, Report};
 
 /// Captures smaller than this are read without a progress bar.
@@ -50,7 +51,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             ProgressBar::hidden()
         };
 
-    let analysis = analyze(inputs, &progress);
+    let mut ports = PortMap::standard();
+    ports.hl7.extend(&args.hl7_port);
+    ports.dicom.extend(&args.dicom_port);
+    let analysis = analyze(inputs, Collector::new(ports, args.show_phi), &progress);
     progress.finish_and_clear();
     for input in &analysis.inputs {
         if let Some(warning) = &input.warning {
@@ -62,7 +66,12 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         }
     }
 
-    let report = Report::build(analysis.inputs, &analysis.stats, analysis.flows);
+    let report = Report::build(
+        analysis.inputs,
+        &analysis.stats,
+        analysis.collector,
+        args.show_phi,
+    );
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::new(
             File::create(path)
@@ -154,32 +163,14 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Collects finished flows for the report.
-#[derive(Default)]
-pub struct FlowCollector {
-    pub flows: Vec<FlowRecord>,
-}
-
-impl FlowHandler for FlowCollector {
-    type Consumer = NullConsumer;
-
-    fn open(&mut self, _info: &FlowInfo) -> NullConsumer {
-        NullConsumer
-    }
-
-    fn finish(&mut self, record: FlowRecord, _consumer: NullConsumer) {
-        self.flows.push(record);
-    }
-}
-
 struct Analysis {
     inputs: Vec<InputReport>,
     stats: PipelineStats,
-    flows: Vec<FlowRecord>,
+    collector: Collector,
 }
 
-fn analyze(mut inputs: Vec<Input>, progress: &ProgressBar) -> Analysis {
-    let mut pipeline = Pipeline::new(PipelineConfig::default(), FlowCollector::default());
+fn analyze(mut inputs: Vec<Input>, collector: Collector, progress: &ProgressBar) -> Analysis {
+    let mut pipeline = Pipeline::new(PipelineConfig::default(), collector);
     let mut since_update = 0u64;
     let sizes_before: Vec<u64> = inputs
         .iter()
@@ -224,9 +215,8 @@ fn analyze(mut inputs: Vec<Input>, progress: &ProgressBar) -> Analysis {
             }
         }
     }
-    let (collector, stats) = pipeline.finish();
-    let mut flows = collector.flows;
-    flows.sort_unstable_by_key(|f| f.id);
+    let (mut collector, stats) = pipeline.finish();
+    collector.flows.sort_unstable_by_key(|f| f.id);
     let inputs = inputs
         .into_iter()
         .map(|i| InputReport {
@@ -247,7 +237,7 @@ fn analyze(mut inputs: Vec<Input>, progress: &ProgressBar) -> Analysis {
     Analysis {
         inputs,
         stats,
-        flows,
+        collector,
     }
 }
 

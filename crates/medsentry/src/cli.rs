@@ -39,6 +39,19 @@ pub struct AnalyzeArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Include patient data values (ids, names, birth dates) in the report, for an investigator.
+    /// Without it the report names the fields that carried patient data, never their values.
+    #[arg(long)]
+    pub show_phi: bool,
+
+    /// Another TCP port where HL7 over MLLP runs (2575 and 6661 are built in; content is checked anyway).
+    #[arg(long, value_name = "PORT")]
+    pub hl7_port: Vec<u16>,
+
+    /// Another TCP port where DICOM runs (104 and 11112 are built in; content is checked anyway).
+    #[arg(long, value_name = "PORT")]
+    pub dicom_port: Vec<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

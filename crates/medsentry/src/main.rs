@@ -5,6 +5,7 @@
 
 mod analyze;
 mod cli;
+mod collect;
 mod report;
 mod table;
 

@@ -5,6 +5,11 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use capture::{Direction, FlowRecord, PipelineStats, TcpState, Timestamp};
+use detect::Finding;
+use protocols::dicom::{Association, AssociationStatus};
+use protocols::session::{FlowSession, Hl7Record};
+
+use crate::collect::Collector;
 use serde::Serialize;
 
 pub const SCHEMA: &str = "medsentry.report/1";
@@ -16,6 +21,12 @@ pub struct Report {
     pub inputs: Vec<InputReport>,
     pub summary: Summary,
     pub flows: Vec<FlowOut>,
+    pub devices: Vec<serde_json::Value>,
+    pub hl7_messages: Vec<Hl7Out>,
+    pub dicom_associations: Vec<DicomOut>,
+    pub findings: Vec<FindingOut>,
+    /// Whether patient data values were asked for (`--show-phi`); without it no value appears anywhere.
+    pub phi_values_shown: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,10 +66,112 @@ pub struct Summary {
     pub flow_table: FlowTableSummary,
     pub reassembly: ReassemblySummary,
     pub fragments: FragmentSummary,
+    pub encrypted_flows: u64,
+    pub apps: BTreeMap<&'static str, u64>,
     pub hl7_messages_by_type: BTreeMap<String, u64>,
+    pub hl7: Hl7Counters,
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub dicom_commands: BTreeMap<String, u64>,
+    /// Associations cut by a capture gap or the end of the capture.
+    pub dicom_incomplete: u64,
+    pub cleartext_credentials: u64,
     pub findings_by_kind: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Hl7Counters {
+    /// MLLP frames whose content was not an HL7 message.
+    pub unparsed: u64,
+    pub oversized: u64,
+    /// Messages cut by a capture gap: never counted as messages.
+    pub cut_by_gap: u64,
+    /// Messages cut by the end of the capture (or of the connection): never counted as messages.
+    pub incomplete_at_close: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Hl7Out {
+    pub flow: u64,
+    #[serde(serialize_with = "display")]
+    pub ts: Timestamp,
+    pub direction: &'static str,
+    #[serde(rename = "type")]
+    pub message_type: String,
+    pub control_id: String,
+    pub version: String,
+    pub sending_application: String,
+    pub sending_facility: String,
+    pub receiving_application: String,
+    pub receiving_facility: String,
+    pub segments: usize,
+    pub phi_fields: Vec<&'static str>,
+    pub ack_code: Option<String>,
+    pub acked_control_id: Option<String>,
+    pub observations: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient: Option<PatientOut>,
+}
+
+/// Patient values, present only with `--show-phi`.
+#[derive(Debug, Serialize)]
+pub struct PatientOut {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub birth_date: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DicomOut {
+    pub flow: u64,
+    #[serde(serialize_with = "display")]
+    pub ts: Timestamp,
+    pub calling_ae: String,
+    pub called_ae: String,
+    pub status: &'static str,
+    pub accepted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject: Option<RejectOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abort: Option<AbortOut>,
+    pub abstract_syntaxes: Vec<String>,
+    pub accepted_transfer_syntaxes: Vec<String>,
+    pub implementation_class_uid: Option<String>,
+    pub implementation_version: Option<String>,
+    pub max_pdu_length: Option<u32>,
+    pub commands: BTreeMap<String, u64>,
+    pub user_identity: Option<String>,
+    pub patient_attributes: Vec<&'static str>,
+    pub modalities: Vec<String>,
+    pub incomplete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient: Option<PatientOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RejectOut {
+    pub result: u8,
+    pub source: u8,
+    pub reason: u8,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AbortOut {
+    pub source: u8,
+    pub reason: u8,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FindingOut {
+    pub kind: &'static str,
+    pub severity: &'static str,
+    pub flow: u64,
+    pub device: String,
+    pub title: String,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phi_fields: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub usernames: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -159,7 +272,8 @@ impl Report {
     pub fn build(
         inputs: Vec<InputReport>,
         stats: &PipelineStats,
-        flows: Vec<FlowRecord>,
+        c: Collector,
+        show_phi: bool,
     ) -> Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
         let f = &stats.flows;
@@ -168,7 +282,7 @@ impl Report {
         let summary = Summary {
             packets: stats.packets,
             bytes: stats.bytes,
-            flows: flows.len() as u64,
+            flows: c.flows.len() as u64,
             tcp_flows: f.tcp_flows,
             udp_flows: f.udp_flows,
             other_flows: f.other_flows,
@@ -210,13 +324,26 @@ impl Report {
                 timed_out: d.timed_out,
                 dropped: d.dropped_too_many_fragments + d.dropped_too_large + d.dropped_table_full,
             },
-            hl7_messages_by_type: BTreeMap::new(),
-            dicom_associations: ["requested", "accepted", "rejected", "released", "aborted"]
-                .into_iter()
-                .map(|k| (k, 0))
-                .collect(),
-            dicom_commands: BTreeMap::new(),
-            findings_by_kind: BTreeMap::new(),
+            encrypted_flows: c.counters.encrypted_flows,
+            apps: c.flows.iter().fold(BTreeMap::new(), |mut m, f| {
+                *m.entry(f.app).or_default() += 1;
+                m
+            }),
+            hl7_messages_by_type: c.hl7_by_type,
+            hl7: Hl7Counters {
+                unparsed: c.counters.hl7_unparsed,
+                oversized: c.counters.mllp_oversized,
+                cut_by_gap: c.counters.mllp_cut_by_gap,
+                incomplete_at_close: c.counters.mllp_incomplete_at_close,
+            },
+            dicom_associations: c.dicom_associations,
+            dicom_commands: c.dicom_commands,
+            dicom_incomplete: c.counters.dicom_incomplete,
+            cleartext_credentials: c.counters.credentials,
+            findings_by_kind: c.findings.iter().fold(BTreeMap::new(), |mut m, f| {
+                *m.entry(f.kind.to_string()).or_default() += 1;
+                m
+            }),
         };
         Report {
             schema: SCHEMA,
@@ -226,12 +353,17 @@ impl Report {
             },
             inputs,
             summary,
-            flows: flows.iter().map(flow_out).collect(),
+            flows: c.flows,
+            devices: Vec::new(),
+            hl7_messages: c.hl7,
+            dicom_associations: c.dicom,
+            findings: c.findings,
+            phi_values_shown: show_phi,
         }
     }
 }
 
-fn flow_out(f: &FlowRecord) -> FlowOut {
+pub fn flow_out(f: &FlowRecord, session: &FlowSession) -> FlowOut {
     let (s, c) = (Direction::ToServer.index(), Direction::ToClient.index());
     let transport = match f.protocol {
         6 => "tcp".to_string(),
@@ -263,15 +395,15 @@ fn flow_out(f: &FlowRecord) -> FlowOut {
             ip: f.server.ip,
             port: f.server.port,
         },
-        app: guess_app(f.protocol, f.server.port),
-        app_source: "port",
+        app: session.app.as_str(),
+        app_source: session.app_source.as_str(),
         packets: f.total_packets(),
         bytes: f.total_bytes(),
         packets_to_server: f.packets[s],
         packets_to_client: f.packets[c],
         bytes_to_server: f.bytes[s],
         bytes_to_client: f.bytes[c],
-        encrypted: false,
+        encrypted: session.encrypted,
         first_seen: f.first_seen,
         last_seen: f.last_seen,
         vlan: (f.vlan != [0, 0]).then(|| f.vlan.iter().copied().filter(|&v| v != 0).collect()),
@@ -281,20 +413,96 @@ fn flow_out(f: &FlowRecord) -> FlowOut {
     }
 }
 
-/// A guess from the server port alone, until application-layer detection replaces it.
-fn guess_app(protocol: u8, port: u16) -> &'static str {
-    match (protocol, port) {
-        (6, 2575) => "hl7",
-        (6, 104 | 11112) => "dicom",
-        (6, 2762) => "dicom-tls",
-        (6, 80 | 8080) => "http",
-        (6, 443 | 8443) => "tls",
-        (6, 23) => "telnet",
-        (6, 21) => "ftp",
-        (_, 53) => "dns",
-        (17, 67 | 68) => "dhcp",
-        (17, 123) => "ntp",
-        (17, 5353) => "mdns",
-        _ => "unknown",
+pub fn hl7_out(flow: u64, m: &Hl7Record, show_phi: bool) -> Hl7Out {
+    let h = &m.summary;
+    Hl7Out {
+        flow,
+        ts: m.ts,
+        direction: m.dir.as_str(),
+        message_type: h.message_type.clone(),
+        control_id: h.control_id.clone(),
+        version: h.version.clone(),
+        sending_application: h.sending_application.clone(),
+        sending_facility: h.sending_facility.clone(),
+        receiving_application: h.receiving_application.clone(),
+        receiving_facility: h.receiving_facility.clone(),
+        segments: h.segments,
+        phi_fields: h.phi_fields.clone(),
+        ack_code: h.ack_code.clone(),
+        acked_control_id: h.acked_control_id.clone(),
+        observations: h.observations.len(),
+        patient: show_phi.then(|| PatientOut {
+            id: h.patient.id.clone(),
+            name: h.patient.name.clone(),
+            birth_date: h.patient.birth_date.clone(),
+        }),
+    }
+}
+
+pub fn dicom_out(flow: u64, a: &Association, show_phi: bool) -> DicomOut {
+    let (reject, abort) = match a.status {
+        AssociationStatus::Rejected {
+            result,
+            source,
+            reason,
+        } => (
+            Some(RejectOut {
+                result,
+                source,
+                reason,
+            }),
+            None,
+        ),
+        AssociationStatus::Aborted { source, reason } => (None, Some(AbortOut { source, reason })),
+        _ => (None, None),
+    };
+    let mut transfer: Vec<String> = a
+        .accepted_contexts
+        .iter()
+        .map(|c| c.transfer_syntax.clone())
+        .collect();
+    transfer.sort();
+    transfer.dedup();
+    DicomOut {
+        flow,
+        ts: a.requested_at,
+        calling_ae: a.calling_ae.clone(),
+        called_ae: a.called_ae.clone(),
+        status: a.status.as_str(),
+        accepted: a.accepted,
+        reject,
+        abort,
+        abstract_syntaxes: a
+            .proposed_contexts
+            .iter()
+            .map(|p| p.abstract_syntax.clone())
+            .collect(),
+        accepted_transfer_syntaxes: transfer,
+        implementation_class_uid: a.implementation_class_uid.clone(),
+        implementation_version: a.implementation_version.clone(),
+        max_pdu_length: a.max_pdu_length,
+        commands: a.command_counts.clone(),
+        user_identity: a.user_identity.as_ref().and_then(|u| u.username.clone()),
+        patient_attributes: a.patient_attributes.clone(),
+        modalities: a.modalities.clone(),
+        incomplete: a.incomplete,
+        patient: show_phi.then(|| PatientOut {
+            id: a.patient.id.clone(),
+            name: a.patient.name.clone(),
+            birth_date: a.patient.birth_date.clone(),
+        }),
+    }
+}
+
+pub fn finding_out(f: &Finding) -> FindingOut {
+    FindingOut {
+        kind: f.kind,
+        severity: f.severity.as_str(),
+        flow: f.flow,
+        device: f.device.to_string(),
+        title: f.title.clone(),
+        detail: f.detail.clone(),
+        phi_fields: f.phi_fields.clone(),
+        usernames: f.usernames.clone(),
     }
 }

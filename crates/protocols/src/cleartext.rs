@@ -57,12 +57,11 @@ impl LineBuffer {
     fn push(&mut self, bytes: &[u8], on_line: &mut dyn FnMut(&[u8])) {
         for &b in bytes {
             match b {
-                b'\r' | b'\n' | 0 => {
-                    if !self.line.is_empty() {
-                        on_line(&self.line);
-                        self.line.clear();
-                    }
+                b'\r' | b'\n' | 0 if !self.line.is_empty() => {
+                    on_line(&self.line);
+                    self.line.clear();
                 }
+                b'\r' | b'\n' | 0 => {}
                 _ if self.line.len() < MAX_LINE => self.line.push(b),
                 _ => {}
             }
@@ -162,16 +161,20 @@ impl TelnetLogin {
     }
 
     fn server_output(&mut self, _ts: Timestamp, text: &[u8]) {
-        self.server_tail.extend(text.iter().map(u8::to_ascii_lowercase));
+        self.server_tail
+            .extend(text.iter().map(u8::to_ascii_lowercase));
         if self.server_tail.len() > MAX_LINE {
             let cut = self.server_tail.len() - MAX_LINE;
             self.server_tail.drain(..cut);
         }
         let tail = &self.server_tail;
         if let Some(mut c) = self.pending.take() {
-            let failed = [&b"incorrect"[..], b"failed", b"denied", b"invalid", b"login:"]
+            // A failure says so, or asks for the login again ("Last login: ..." on success is not a
+            // prompt: only a tail that ends with the prompt counts).
+            let failed = [&b"incorrect"[..], b"failed", b"denied", b"invalid"]
                 .iter()
-                .any(|w| contains(tail, w));
+                .any(|w| contains(tail, w))
+                || trim_end(tail).ends_with(b"login:");
             if failed {
                 c.outcome = LoginOutcome::Rejected;
                 self.credentials.push(c);
@@ -183,7 +186,16 @@ impl TelnetLogin {
             }
         }
         let trimmed = trim_end(tail);
-        if ends_with_any(trimmed, &[b"login:", b"username:", b"user name:", b"login as:", b"user:"]) {
+        if ends_with_any(
+            trimmed,
+            &[
+                b"login:",
+                b"username:",
+                b"user name:",
+                b"login as:",
+                b"user:",
+            ],
+        ) {
             self.awaiting = Awaiting::User;
         } else if ends_with_any(trimmed, &[b"password:", b"passcode:"]) {
             self.awaiting = Awaiting::Password;
@@ -217,7 +229,10 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 fn trim_end(b: &[u8]) -> &[u8] {
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
     &b[..end]
 }
 
@@ -358,17 +373,24 @@ impl HttpExchange {
     }
 
     fn head(&mut self, dir: Direction, ts: Timestamp, head: &[u8]) {
-        let mut lines = head.split(|&c| c == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+        let mut lines = head
+            .split(|&c| c == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
         let first = lines.next().unwrap_or_default();
         let mut content_length = 0u64;
         let mut chunked = false;
         let mut credential = None;
         for line in lines {
-            let Some(colon) = line.iter().position(|&c| c == b':') else { continue };
+            let Some(colon) = line.iter().position(|&c| c == b':') else {
+                continue;
+            };
             let name = &line[..colon];
             let value = trim(&line[colon + 1..]);
             if name.eq_ignore_ascii_case(b"content-length") {
-                content_length = std::str::from_utf8(value).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+                content_length = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 chunked = contains(&value.to_ascii_lowercase(), b"chunked");
             } else if name.eq_ignore_ascii_case(b"authorization") && dir == Direction::ToServer {
@@ -413,17 +435,21 @@ impl HttpExchange {
                     .and_then(|s| std::str::from_utf8(s).ok())
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0);
-                if status >= 200 || status == 0 {
-                    if let Some(Some(idx)) = self.waiting.pop_front() {
-                        self.credentials[idx].outcome = match status {
-                            200..=399 => LoginOutcome::Accepted,
-                            401 | 403 => LoginOutcome::Rejected,
-                            _ => LoginOutcome::Unknown,
-                        };
-                    }
+                if (status >= 200 || status == 0)
+                    && let Some(Some(idx)) = self.waiting.pop_front()
+                {
+                    self.credentials[idx].outcome = match status {
+                        200..=399 => LoginOutcome::Accepted,
+                        401 | 403 => LoginOutcome::Rejected,
+                        _ => LoginOutcome::Unknown,
+                    };
                 }
                 // 1xx, 204 and 304 have no body; a response to HEAD neither (not tracked: rare on devices).
-                reader.body_left = if matches!(status, 100..=199 | 204 | 304) { 0 } else { content_length };
+                reader.body_left = if matches!(status, 100..=199 | 204 | 304) {
+                    0
+                } else {
+                    content_length
+                };
             }
         }
         if chunked {
@@ -434,7 +460,10 @@ impl HttpExchange {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     trim_end(&b[start..])
 }
 
@@ -485,7 +514,11 @@ mod tests {
     fn http_basic_user_is_kept_and_the_response_decides() {
         let mut h = HttpExchange::default();
         h.data(UP, T, b"GET /api/status HTTP/1.1\r\nHost: pump\r\nAuthorization: Basic YmlvbWVkOmd1ZXNzMTIz\r\n\r\n");
-        h.data(DOWN, T, b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 5\r\nServer: PumpWebUI/2.1\r\n\r\nnope!");
+        h.data(
+            DOWN,
+            T,
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 5\r\nServer: PumpWebUI/2.1\r\n\r\nnope!",
+        );
         // Pipelined in one segment, split across two reads.
         h.data(UP, T, b"POST /api/config HTTP/1.1\r\nAuthorization: Basic YmlvbWVkOlB1bXAjMjAyNA==\r\nContent-Le");
         h.data(UP, T, b"ngth: 4\r\n\r\n{\"a\"GET / HTTP/1.1\r\n\r\n");
@@ -493,9 +526,18 @@ mod tests {
         h.data(DOWN, T, b"HTTP/1.1 200 OK\r\n\r\n");
         assert_eq!(h.requests, 3);
         assert_eq!(h.responses, 3);
-        let got: Vec<(&str, bool, LoginOutcome)> =
-            h.credentials.iter().map(|c| (c.username.as_str(), c.password_seen, c.outcome)).collect();
-        assert_eq!(got, vec![("biomed", true, LoginOutcome::Rejected), ("biomed", true, LoginOutcome::Accepted)]);
+        let got: Vec<(&str, bool, LoginOutcome)> = h
+            .credentials
+            .iter()
+            .map(|c| (c.username.as_str(), c.password_seen, c.outcome))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("biomed", true, LoginOutcome::Rejected),
+                ("biomed", true, LoginOutcome::Accepted)
+            ]
+        );
         assert_eq!(h.server.as_deref(), Some("PumpWebUI/2.1"));
         // The password is nowhere in what is kept.
         assert!(!format!("{h:?}").contains("guess123"));
@@ -504,7 +546,11 @@ mod tests {
     #[test]
     fn telnet_login_attempts_and_outcomes() {
         let mut t = TelnetLogin::default();
-        t.data(DOWN, T, b"\xff\xfb\x01\xff\xfb\x03MedDevice Console\r\nlogin: ");
+        t.data(
+            DOWN,
+            T,
+            b"\xff\xfb\x01\xff\xfb\x03MedDevice Console\r\nlogin: ",
+        );
         // The client types one character per segment, as interactive telnet does.
         for c in b"service\r\n" {
             t.data(UP, T, &[*c]);
@@ -515,10 +561,24 @@ mod tests {
         t.data(UP, T, b"service\r\n");
         t.data(DOWN, T, b"Password: ");
         t.data(UP, T, b"svc-4711\r\n");
-        t.data(DOWN, T, b"\r\nWelcome\r\npm8000> ");
+        t.data(
+            DOWN,
+            T,
+            b"\r\nLast login: Mon Mar  3 08:12:44 from 127.0.0.1\r\npm8000> ",
+        );
         t.close();
-        let got: Vec<(&str, LoginOutcome)> = t.credentials.iter().map(|c| (c.username.as_str(), c.outcome)).collect();
-        assert_eq!(got, vec![("service", LoginOutcome::Rejected), ("service", LoginOutcome::Accepted)]);
+        let got: Vec<(&str, LoginOutcome)> = t
+            .credentials
+            .iter()
+            .map(|c| (c.username.as_str(), c.outcome))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("service", LoginOutcome::Rejected),
+                ("service", LoginOutcome::Accepted)
+            ]
+        );
         assert!(!format!("{t:?}").contains("svc-4711"));
     }
 
@@ -530,8 +590,18 @@ mod tests {
         f.data(DOWN, T, b"331 Password required\r\n530 Login incorrect\r\n");
         f.data(UP, T, b"USER anonymous\r\nPASS x\r\n");
         f.data(DOWN, T, b"230 Logged in\r\n");
-        let got: Vec<(&str, LoginOutcome)> = f.credentials.iter().map(|c| (c.username.as_str(), c.outcome)).collect();
-        assert_eq!(got, vec![("biomed", LoginOutcome::Rejected), ("anonymous", LoginOutcome::Accepted)]);
+        let got: Vec<(&str, LoginOutcome)> = f
+            .credentials
+            .iter()
+            .map(|c| (c.username.as_str(), c.outcome))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("biomed", LoginOutcome::Rejected),
+                ("anonymous", LoginOutcome::Accepted)
+            ]
+        );
     }
 
     #[test]

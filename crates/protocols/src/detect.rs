@@ -52,7 +52,12 @@ impl PortMap {
     /// The built-in map: HL7 2575 (and 6661, common on interface engines), DICOM 104 and 11112,
     /// DICOM-TLS 2762.
     pub fn standard() -> PortMap {
-        PortMap { hl7: vec![2575, 6661], dicom: vec![104, 11112], dicom_tls: vec![2762], hl7_tls: vec![] }
+        PortMap {
+            hl7: vec![2575, 6661],
+            dicom: vec![104, 11112],
+            dicom_tls: vec![2762],
+            hl7_tls: vec![],
+        }
     }
 
     /// The protocol a TCP server port suggests.
@@ -116,7 +121,10 @@ pub fn by_content(first: &[u8], to_server: bool) -> Option<App> {
     if to_server && is_http_request(first) || !to_server && first.starts_with(b"HTTP/1.") {
         return Some(App::Http);
     }
-    if !to_server && first.starts_with(b"220") && first.get(3).is_some_and(|&c| c == b' ' || c == b'-') {
+    if !to_server
+        && first.starts_with(b"220")
+        && first.get(3).is_some_and(|&c| c == b' ' || c == b'-')
+    {
         // An FTP (or SMTP) greeting; FTP on its port or with USER from the client.
         return None;
     }
@@ -155,12 +163,24 @@ pub fn is_telnet_negotiation(b: &[u8]) -> bool {
 
 /// An HTTP/1.x request line: a known method, a space, and `HTTP/1.` before the end of the line.
 pub fn is_http_request(b: &[u8]) -> bool {
-    const METHODS: [&[u8]; 9] =
-        [b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ", b"TRACE "];
+    const METHODS: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
+        b"TRACE ",
+    ];
     if !METHODS.iter().any(|m| b.starts_with(m)) {
         return false;
     }
-    let line_end = b.iter().position(|&c| c == b'\n').unwrap_or(b.len().min(8192));
+    let line_end = b
+        .iter()
+        .position(|&c| c == b'\n')
+        .unwrap_or(b.len().min(8192));
     b[..line_end].windows(7).any(|w| w == b"HTTP/1.")
 }
 
@@ -171,10 +191,22 @@ mod tests {
     #[test]
     fn content_beats_port() {
         assert_eq!(by_content(b"\x0bMSH|^~\\&|MON", true), Some(App::Hl7));
-        assert_eq!(by_content(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", true), Some(App::Tls));
-        assert_eq!(by_content(b"GET /api/status HTTP/1.1\r\nHost: x\r\n", true), Some(App::Http));
-        assert_eq!(by_content(b"HTTP/1.1 401 Unauthorized\r\n", false), Some(App::Http));
-        assert_eq!(by_content(b"\xff\xfb\x01\xff\xfb\x03", false), Some(App::Telnet));
+        assert_eq!(
+            by_content(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", true),
+            Some(App::Tls)
+        );
+        assert_eq!(
+            by_content(b"GET /api/status HTTP/1.1\r\nHost: x\r\n", true),
+            Some(App::Http)
+        );
+        assert_eq!(
+            by_content(b"HTTP/1.1 401 Unauthorized\r\n", false),
+            Some(App::Http)
+        );
+        assert_eq!(
+            by_content(b"\xff\xfb\x01\xff\xfb\x03", false),
+            Some(App::Telnet)
+        );
         let mut rq = vec![0x01, 0x00, 0x00, 0x00, 0x00, 0xcd, 0x00, 0x01];
         rq.extend_from_slice(&[0x20; 32]);
         assert_eq!(by_content(&rq, true), Some(App::Dicom));
@@ -199,7 +231,9 @@ mod tests {
     #[test]
     fn near_misses_are_not_detected() {
         assert!(!is_mllp_hl7(b"\x0bMSG|"));
-        assert!(!is_associate_rq(&[0x01, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x01, 0, 0]));
+        assert!(!is_associate_rq(&[
+            0x01, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x01, 0, 0
+        ]));
         assert!(!is_tls_record(b"\x16\x03\x09\x00\x10"));
         assert!(!is_http_request(b"GET / FTP/1.0\r\n"));
     }

@@ -11,3 +11,4 @@ pub mod cleartext;
 pub mod detect;
 pub mod dicom;
 pub mod hl7;
+pub mod session;

@@ -1,0 +1,111 @@
+//! The flow handler of `analyze`: gives every flow a protocol session, and when a flow ends turns what
+//! its parsers found into report rows, so parser state is freed as the capture goes.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use capture::{FlowHandler, FlowInfo, FlowRecord};
+use detect::FlowView;
+use protocols::detect::PortMap;
+use protocols::session::FlowSession;
+
+use crate::report::{self, DicomOut, FindingOut, FlowOut, Hl7Out};
+
+/// Report rows and counters, filled flow by flow.
+pub struct Collector {
+    ports: Rc<PortMap>,
+    show_phi: bool,
+    pub flows: Vec<FlowOut>,
+    pub hl7: Vec<Hl7Out>,
+    pub dicom: Vec<DicomOut>,
+    pub findings: Vec<FindingOut>,
+    pub hl7_by_type: BTreeMap<String, u64>,
+    pub dicom_commands: BTreeMap<String, u64>,
+    pub dicom_associations: BTreeMap<&'static str, u64>,
+    pub counters: Counters,
+}
+
+/// Application-layer totals for the summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub encrypted_flows: u64,
+    pub hl7_unparsed: u64,
+    pub mllp_oversized: u64,
+    pub mllp_cut_by_gap: u64,
+    pub mllp_incomplete_at_close: u64,
+    pub dicom_incomplete: u64,
+    pub credentials: u64,
+}
+
+impl Collector {
+    pub fn new(ports: PortMap, show_phi: bool) -> Collector {
+        Collector {
+            ports: Rc::new(ports),
+            show_phi,
+            flows: Vec::new(),
+            hl7: Vec::new(),
+            dicom: Vec::new(),
+            findings: Vec::new(),
+            hl7_by_type: BTreeMap::new(),
+            dicom_commands: BTreeMap::new(),
+            dicom_associations: ["requested", "accepted", "rejected", "released", "aborted"]
+                .into_iter()
+                .map(|k| (k, 0))
+                .collect(),
+            counters: Counters::default(),
+        }
+    }
+}
+
+impl FlowHandler for Collector {
+    type Consumer = FlowSession;
+
+    fn open(&mut self, info: &FlowInfo) -> FlowSession {
+        FlowSession::new(Rc::clone(&self.ports), info.protocol == 6, info.server.port)
+    }
+
+    fn finish(&mut self, record: FlowRecord, session: FlowSession) {
+        let results = &session.results;
+        let c = &mut self.counters;
+        c.encrypted_flows += u64::from(session.encrypted);
+        c.hl7_unparsed += results.hl7_unparsed;
+        c.mllp_oversized += results.mllp.oversized;
+        c.mllp_cut_by_gap += results.mllp.cut_by_gap;
+        c.mllp_incomplete_at_close += results.mllp.incomplete_at_close;
+        c.credentials += results.credentials.len() as u64;
+        for m in &results.hl7_messages {
+            *self
+                .hl7_by_type
+                .entry(m.summary.message_type.clone())
+                .or_default() += 1;
+            self.hl7.push(report::hl7_out(record.id, m, self.show_phi));
+        }
+        for a in &results.dicom {
+            let counts = &mut self.dicom_associations;
+            *counts.entry("requested").or_default() += 1;
+            if a.accepted {
+                *counts.entry("accepted").or_default() += 1;
+            }
+            let status = a.status.as_str();
+            if matches!(status, "rejected" | "released" | "aborted") {
+                *counts.entry(status).or_default() += 1;
+            }
+            c.dicom_incomplete += u64::from(a.incomplete);
+            for (name, n) in &a.command_counts {
+                *self.dicom_commands.entry(name.clone()).or_default() += n;
+            }
+            self.dicom
+                .push(report::dicom_out(record.id, a, self.show_phi));
+        }
+        let view = FlowView {
+            record: &record,
+            app: session.app,
+            encrypted: session.encrypted,
+            results,
+        };
+        for f in detect::flow_findings(&view, self.show_phi) {
+            self.findings.push(report::finding_out(&f));
+        }
+        self.flows.push(report::flow_out(&record, &session));
+    }
+}

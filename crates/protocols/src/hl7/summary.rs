@@ -1,0 +1,494 @@
+//! What medsentry reports about one HL7 message: its type and routing, the acknowledgement, which
+//! PHI-bearing fields travelled, the observations and the device identifiers.
+//!
+//! Patient values (the [`PatientRef`] and each [`Observation`]'s value) are kept in fields that callers
+//! print only when asked (`--show-phi`); their `Debug` output says `<redacted>`. Every string is capped at
+//! [`MAX_TEXT`] bytes and every list has a cap, so a hostile message cannot blow memory.
+
+use super::parse::{Message, Segment, Value};
+
+/// The longest string kept from one field, in bytes.
+pub const MAX_TEXT: usize = 256;
+/// Observations kept per message (the rest are counted in [`Hl7Summary::observations_dropped`]).
+pub const MAX_OBSERVATIONS: usize = 512;
+/// Distinct device identifiers kept per message.
+pub const MAX_DEVICE_IDS: usize = 32;
+/// Repetitions of one device-identifier field looked at.
+const MAX_ID_REPETITIONS: usize = 8;
+
+/// The fields whose presence [`Hl7Summary::phi_fields`] reports, in the order reported (segment, then
+/// field number). Chosen from the HIPAA Safe Harbor identifiers: names, identifiers (MRN, SSN, account,
+/// licence, visit and policy numbers), dates tied to a person (birth, death), addresses and phone numbers.
+/// A whole-segment entry (`GT1`, `IN1`, `MRG`, `NK1`) stands for the person segment carrying any of the
+/// listed fields. Treating-physician names (PV1-7/8/9/17) are listed because together with the visit they
+/// identify the patient's care. OBX-5 (observation values) is clinical data, not an identifier, and is not
+/// listed; reports still never show values unless asked.
+pub const PHI_FIELDS: &[PhiField] = &[
+    PhiField::field("GT1", &[3, 5, 6, 8, 12], "GT1"),
+    PhiField::field("IN1", &[16, 19, 36, 49], "IN1"),
+    PhiField::field("MRG", &[1, 2, 3, 4, 7], "MRG"),
+    PhiField::field("NK1", &[2, 4, 5, 6], "NK1"),
+    PhiField::field("PID", &[2], "PID-2"),
+    PhiField::field("PID", &[3], "PID-3"),
+    PhiField::field("PID", &[4], "PID-4"),
+    PhiField::field("PID", &[5], "PID-5"),
+    PhiField::field("PID", &[6], "PID-6"),
+    PhiField::field("PID", &[7], "PID-7"),
+    PhiField::field("PID", &[9], "PID-9"),
+    PhiField::field("PID", &[11], "PID-11"),
+    PhiField::field("PID", &[13], "PID-13"),
+    PhiField::field("PID", &[14], "PID-14"),
+    PhiField::field("PID", &[18], "PID-18"),
+    PhiField::field("PID", &[19], "PID-19"),
+    PhiField::field("PID", &[20], "PID-20"),
+    PhiField::field("PID", &[21], "PID-21"),
+    PhiField::field("PID", &[29], "PID-29"),
+    PhiField::field("PV1", &[7], "PV1-7"),
+    PhiField::field("PV1", &[8], "PV1-8"),
+    PhiField::field("PV1", &[9], "PV1-9"),
+    PhiField::field("PV1", &[17], "PV1-17"),
+    PhiField::field("PV1", &[19], "PV1-19"),
+];
+
+/// One entry of [`PHI_FIELDS`]: reported as `name` when the segment has any of `fields` non-empty.
+#[derive(Debug, Clone, Copy)]
+pub struct PhiField {
+    pub segment: &'static str,
+    pub fields: &'static [usize],
+    pub name: &'static str,
+}
+
+impl PhiField {
+    const fn field(segment: &'static str, fields: &'static [usize], name: &'static str) -> Self {
+        PhiField {
+            segment,
+            fields,
+            name,
+        }
+    }
+}
+
+/// What medsentry reports per message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hl7Summary {
+    /// MSH-9 components 1 and 2 joined by `^` (`ADT^A01`, `ACK^R01`); `ACK` alone when component 2 is
+    /// empty.
+    pub message_type: String,
+    /// MSH-10.
+    pub control_id: String,
+    /// MSH-12 component 1.
+    pub version: String,
+    /// MSH-3 to MSH-6, component 1 each.
+    pub sending_application: String,
+    pub sending_facility: String,
+    pub receiving_application: String,
+    pub receiving_facility: String,
+    /// Segments in the message (empty ones not counted).
+    pub segments: usize,
+    /// MSA-1 (`AA`, `AE`, `AR`, `CA`, ...), when the message has an MSA segment.
+    pub ack_code: Option<String>,
+    /// MSA-2: the control id acknowledged.
+    pub acked_control_id: Option<String>,
+    /// PHI-bearing fields present and non-empty, by name, in [`PHI_FIELDS`] order, without duplicates.
+    pub phi_fields: Vec<&'static str>,
+    /// Patient values: print only with `--show-phi`.
+    pub patient: PatientRef,
+    /// Each OBX, at most [`MAX_OBSERVATIONS`].
+    pub observations: Vec<Observation>,
+    /// OBX segments beyond [`MAX_OBSERVATIONS`].
+    pub observations_dropped: usize,
+    /// Device identifiers (PRT-10, PRT-16, OBX-18), distinct, at most [`MAX_DEVICE_IDS`].
+    pub device_ids: Vec<DeviceIdentifier>,
+}
+
+/// Who the message is about. Values are PHI: `Debug` does not show them.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PatientRef {
+    /// PID-3 component 1 (of the first repetition that has one): the medical record number, usually.
+    pub id: Option<String>,
+    /// PID-5 (the first repetition with a name) as `FAMILY^GIVEN`, or `FAMILY` when there is no given
+    /// name.
+    pub name: Option<String>,
+    /// PID-7 component 1.
+    pub birth_date: Option<String>,
+}
+
+impl std::fmt::Debug for PatientRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |v: &Option<String>| if v.is_some() { "<redacted>" } else { "None" };
+        f.debug_struct("PatientRef")
+            .field("id", &format_args!("{}", redact(&self.id)))
+            .field("name", &format_args!("{}", redact(&self.name)))
+            .field("birth_date", &format_args!("{}", redact(&self.birth_date)))
+            .finish()
+    }
+}
+
+/// One OBX segment. Strings are empty when the field is absent.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Observation {
+    /// OBX-1.
+    pub set_id: String,
+    /// OBX-2 (`NM`, `ST`, `CWE`, `NA` for waveforms, ...).
+    pub value_type: String,
+    /// OBX-3.1, OBX-3.2 and OBX-3.3: code (LOINC `8867-4`), text, coding system (`LN`).
+    pub code: String,
+    pub text: String,
+    pub code_system: String,
+    /// OBX-5, every repetition, escapes decoded, at most [`MAX_TEXT`] bytes (waveforms are cut).
+    pub value: String,
+    /// OBX-6.1.
+    pub units: String,
+    /// OBX-8 (`H`, `L`, ...; repetitions kept with their separator).
+    pub abnormal_flags: String,
+    /// OBX-11 (`F` final, `P` preliminary, ...).
+    pub status: String,
+    /// OBX-14.1.
+    pub time: String,
+    /// OBX-18.1 (first repetition).
+    pub equipment_id: String,
+}
+
+impl std::fmt::Debug for Observation {
+    // The code says what was measured; the value, and its time, are patient data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observation")
+            .field("set_id", &self.set_id)
+            .field("value_type", &self.value_type)
+            .field("code", &self.code)
+            .field("code_system", &self.code_system)
+            .field("value", &format_args!("<redacted>"))
+            .field("units", &self.units)
+            .field("status", &self.status)
+            .field("equipment_id", &self.equipment_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A device identifier (an EI value) and the field it came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceIdentifier {
+    /// `PRT-10`, `PRT-16` (UDI device identifier) or `OBX-18`.
+    pub source: &'static str,
+    /// EI.1 entity identifier.
+    pub id: String,
+    /// EI.2 namespace id.
+    pub namespace: String,
+    /// EI.3 universal id (an OID or a GS1/ICCBBA/HIBCC issuer).
+    pub universal_id: String,
+    /// EI.4 universal id type.
+    pub universal_id_type: String,
+}
+
+/// The summary of one parsed message.
+pub fn summarize(msg: &Message<'_>) -> Hl7Summary {
+    let mut out = Hl7Summary {
+        segments: msg.segment_count(),
+        ..Hl7Summary::default()
+    };
+    let mut phi = [false; PHI_FIELDS.len()];
+    let mut seen_msh = false;
+    let mut seen_msa = false;
+    let mut seen_pid = false;
+    for seg in msg.segments() {
+        let name = seg.name();
+        if let Some(first) = PHI_FIELDS.iter().position(|p| p.segment.as_bytes() == name) {
+            for (i, p) in PHI_FIELDS.iter().enumerate().skip(first) {
+                if p.segment.as_bytes() != name {
+                    break;
+                }
+                if !phi[i] {
+                    phi[i] = p.fields.iter().any(|&f| has_content(&seg, f));
+                }
+            }
+        }
+        match name {
+            b"MSH" if !seen_msh => {
+                seen_msh = true;
+                read_msh(&seg, &mut out);
+            }
+            b"MSA" if !seen_msa => {
+                seen_msa = true;
+                out.ack_code = non_empty(component(&seg, 1, 1));
+                out.acked_control_id = non_empty(component(&seg, 2, 1));
+            }
+            b"PID" if !seen_pid => {
+                seen_pid = true;
+                out.patient = read_patient(&seg);
+            }
+            b"OBX" => {
+                if out.observations.len() < MAX_OBSERVATIONS {
+                    out.observations.push(read_observation(&seg));
+                    device_ids(&seg, 18, "OBX-18", &mut out.device_ids);
+                } else {
+                    out.observations_dropped += 1;
+                }
+            }
+            b"PRT" => {
+                device_ids(&seg, 10, "PRT-10", &mut out.device_ids);
+                device_ids(&seg, 16, "PRT-16", &mut out.device_ids);
+            }
+            _ => {}
+        }
+    }
+    out.phi_fields = PHI_FIELDS
+        .iter()
+        .zip(phi)
+        .filter(|(_, present)| *present)
+        .map(|(p, _)| p.name)
+        .collect();
+    out.phi_fields.dedup();
+    out
+}
+
+fn read_msh(msh: &Segment<'_>, out: &mut Hl7Summary) {
+    let kind = component(msh, 9, 1);
+    let trigger = component(msh, 9, 2);
+    out.message_type = if trigger.is_empty() {
+        kind
+    } else {
+        let mut t = format!("{kind}^{trigger}");
+        super::parse::truncate_at_char(&mut t, MAX_TEXT);
+        t
+    };
+    out.control_id = component(msh, 10, 1);
+    out.version = component(msh, 12, 1);
+    out.sending_application = component(msh, 3, 1);
+    out.sending_facility = component(msh, 4, 1);
+    out.receiving_application = component(msh, 5, 1);
+    out.receiving_facility = component(msh, 6, 1);
+}
+
+fn read_patient(pid: &Segment<'_>) -> PatientRef {
+    // The first repetition that has a value: a name list may start with an empty legal name.
+    let first_with = |n: usize, read: &dyn Fn(Value<'_>) -> Option<String>| {
+        pid.field(n)?
+            .repetitions()
+            .take(MAX_ID_REPETITIONS)
+            .find_map(read)
+    };
+    let text =
+        |v: Option<Value<'_>>| non_empty(v.map(|v| v.text_capped(MAX_TEXT)).unwrap_or_default());
+    let name = first_with(5, &|rep| {
+        let family = text(rep.subcomponent(1));
+        let given = text(rep.component(2));
+        let mut n = match (family, given) {
+            (None, None) => return None,
+            (Some(f), None) => f,
+            (f, Some(g)) => format!("{}^{g}", f.unwrap_or_default()),
+        };
+        super::parse::truncate_at_char(&mut n, MAX_TEXT);
+        Some(n)
+    });
+    PatientRef {
+        id: first_with(3, &|rep| text(rep.component(1))),
+        name,
+        birth_date: non_empty(component(pid, 7, 1)),
+    }
+}
+
+fn read_observation(obx: &Segment<'_>) -> Observation {
+    Observation {
+        set_id: whole(obx, 1),
+        value_type: whole(obx, 2),
+        code: component(obx, 3, 1),
+        text: component(obx, 3, 2),
+        code_system: component(obx, 3, 3),
+        value: whole(obx, 5),
+        units: component(obx, 6, 1),
+        abnormal_flags: whole(obx, 8),
+        status: whole(obx, 11),
+        time: component(obx, 14, 1),
+        equipment_id: component(obx, 18, 1),
+    }
+}
+
+/// Adds the identifiers of every repetition of EI field `n`, skipping empty and duplicate ones.
+fn device_ids(seg: &Segment<'_>, n: usize, source: &'static str, out: &mut Vec<DeviceIdentifier>) {
+    let Some(field) = seg.field(n) else {
+        return;
+    };
+    for rep in field.repetitions().take(MAX_ID_REPETITIONS) {
+        if out.len() >= MAX_DEVICE_IDS {
+            return;
+        }
+        let text = |c| {
+            rep.component(c)
+                .map(|v| v.text_capped(MAX_TEXT))
+                .unwrap_or_default()
+        };
+        let id = DeviceIdentifier {
+            source,
+            id: text(1),
+            namespace: text(2),
+            universal_id: text(3),
+            universal_id_type: text(4),
+        };
+        if (!id.id.is_empty() || !id.universal_id.is_empty()) && !out.contains(&id) {
+            out.push(id);
+        }
+    }
+}
+
+/// Field `n`, every repetition, decoded and capped; empty when absent.
+fn whole(seg: &Segment<'_>, n: usize) -> String {
+    seg.field(n)
+        .map(|v| v.text_capped(MAX_TEXT))
+        .unwrap_or_default()
+}
+
+/// Component `c` of field `n` (first repetition), decoded and capped; empty when absent.
+fn component(seg: &Segment<'_>, n: usize, c: usize) -> String {
+    seg.field(n)
+        .and_then(|v| v.component(c))
+        .map(|v| v.text_capped(MAX_TEXT))
+        .unwrap_or_default()
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty() && s != "\"\"").then_some(s)
+}
+
+fn has_content(seg: &Segment<'_>, n: usize) -> bool {
+    seg.field(n).is_some_and(|v: Value<'_>| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hl7::parse;
+
+    const ORU: &[u8] = b"MSH|^~\\&|PM8000_ICU07|ICU|HL7_ENGINE|GENHOSP|20241128173400||ORU^R01^ORU_R01|PM07-0001|P|2.5.1\r\
+PID|1||100001^^^GENHOSP^MR||DOE^JANE^A||19650312|F|||1 Main St^^Springfield||(217)555-0101|||||ACCT9001|900-11-0001\r\
+PV1|1|I|ICU^07^01||||1234^HOUSE^GREGORY\r\
+OBR|1|||vitals\r\
+OBX|1|NM|8867-4^Heart rate^LN||78|/min^^UCUM||N|||F|||20241128173400||||PM8000-SN1234^MINDRAY^1.2.3^ISO\r\
+OBX|2|NA|ECG^ECG lead II^LN||";
+
+    #[test]
+    fn oru_summary() {
+        let mut bytes = ORU.to_vec();
+        // A 600-sample waveform must be cut at MAX_TEXT.
+        for i in 0..600 {
+            bytes.extend_from_slice(format!("{}^", i % 100).as_bytes());
+        }
+        bytes.extend_from_slice(b"||||||F|||||||PM8000-SN1234^MINDRAY^1.2.3^ISO");
+        let m = parse(&bytes).unwrap();
+        let s = summarize(&m);
+        assert_eq!(s.message_type, "ORU^R01");
+        assert_eq!(s.control_id, "PM07-0001");
+        assert_eq!(s.version, "2.5.1");
+        assert_eq!(s.sending_application, "PM8000_ICU07");
+        assert_eq!(s.sending_facility, "ICU");
+        assert_eq!(s.receiving_application, "HL7_ENGINE");
+        assert_eq!(s.receiving_facility, "GENHOSP");
+        assert_eq!(s.segments, 6);
+        assert_eq!(s.ack_code, None);
+        assert_eq!(
+            s.phi_fields,
+            [
+                "PID-3", "PID-5", "PID-7", "PID-11", "PID-13", "PID-18", "PID-19", "PV1-7"
+            ]
+        );
+        assert_eq!(s.patient.id.as_deref(), Some("100001"));
+        assert_eq!(s.patient.name.as_deref(), Some("DOE^JANE"));
+        assert_eq!(s.patient.birth_date.as_deref(), Some("19650312"));
+        assert_eq!(s.observations.len(), 2);
+        let hr = &s.observations[0];
+        assert_eq!(
+            (
+                hr.set_id.as_str(),
+                hr.code.as_str(),
+                hr.text.as_str(),
+                hr.code_system.as_str()
+            ),
+            ("1", "8867-4", "Heart rate", "LN")
+        );
+        assert_eq!((hr.value.as_str(), hr.units.as_str()), ("78", "/min"));
+        assert_eq!((hr.abnormal_flags.as_str(), hr.status.as_str()), ("N", "F"));
+        assert_eq!(hr.time, "20241128173400");
+        assert_eq!(hr.equipment_id, "PM8000-SN1234");
+        let wave = &s.observations[1];
+        assert_eq!(wave.value_type, "NA");
+        assert_eq!(wave.value.len(), MAX_TEXT);
+        assert!(wave.value.starts_with("0^1^2^"));
+        // Both OBX name the same monitor: one identifier.
+        assert_eq!(
+            s.device_ids,
+            [DeviceIdentifier {
+                source: "OBX-18",
+                id: "PM8000-SN1234".into(),
+                namespace: "MINDRAY".into(),
+                universal_id: "1.2.3".into(),
+                universal_id_type: "ISO".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn ack_type_and_msa() {
+        let m = parse(b"MSH|^~\\&|HL7_ENGINE|GENHOSP|PM|ICU|20241128||ACK^R01^ACK|ACK00004|P|2.5.1\rMSA|AA|PM07-0001").unwrap();
+        let s = summarize(&m);
+        assert_eq!(s.message_type, "ACK^R01");
+        assert_eq!(s.ack_code.as_deref(), Some("AA"));
+        assert_eq!(s.acked_control_id.as_deref(), Some("PM07-0001"));
+        assert!(s.phi_fields.is_empty());
+        assert_eq!(s.patient, PatientRef::default());
+        let m = parse(b"MSH|^~\\&|A|B|C|D|20241128||ACK|1|P|2.3\rMSA|AE|9").unwrap();
+        assert_eq!(summarize(&m).message_type, "ACK");
+        let m = parse(b"MSH|^~\\&|A|B|C|D|20241128||ACK^|1|P|2.3").unwrap();
+        assert_eq!(summarize(&m).message_type, "ACK");
+    }
+
+    #[test]
+    fn phi_segments_and_null_values() {
+        let m = parse(
+            b"MSH|^~\\&|A|B\rPID|1||\"\"||^^^\rNK1|1|DOE^JOHN|SPO\rNK1|2|DOE^JIM\rIN1|1|PLAN\rGT1|1||DOE^JANE",
+        )
+        .unwrap();
+        let s = summarize(&m);
+        // PID-3 is the HL7 null and PID-5 only separators: neither counts.
+        assert_eq!(s.phi_fields, ["GT1", "NK1"]);
+        assert_eq!(s.patient.id, None);
+        assert_eq!(s.patient.name, None);
+    }
+
+    #[test]
+    fn prt_udi_device_identifiers() {
+        let bytes = format!(
+            "MSH|^~\\&|A|B|||||ORU^R01|1|P|2.8\rPRT|1|UC||EQUIP{}(01)00643169001763^^2.51.1.1^ISO~X^^^|",
+            "|".repeat(12)
+        );
+        let m = parse(bytes.as_bytes()).unwrap();
+        let s = summarize(&m);
+        assert_eq!(s.device_ids.len(), 2);
+        assert_eq!(s.device_ids[0].source, "PRT-16");
+        assert_eq!(s.device_ids[0].id, "(01)00643169001763");
+        assert_eq!(s.device_ids[0].universal_id, "2.51.1.1");
+        assert_eq!(s.device_ids[1].id, "X");
+    }
+
+    #[test]
+    fn debug_redacts_patient_values() {
+        let s = summarize(&parse(ORU).unwrap());
+        let dbg = format!("{s:?} {:#?}", s.observations);
+        for secret in ["DOE", "JANE", "100001", "19650312", "78"] {
+            assert!(!dbg.contains(secret), "{secret} in {dbg}");
+        }
+        assert!(dbg.contains("<redacted>"));
+        assert!(dbg.contains("8867-4"));
+    }
+
+    #[test]
+    fn observation_and_text_caps() {
+        let mut bytes = b"MSH|^~\\&|".to_vec();
+        bytes.extend(std::iter::repeat_n(b'A', 5000));
+        for _ in 0..MAX_OBSERVATIONS + 3 {
+            bytes.extend_from_slice(b"\rOBX|1|NM|x||1");
+        }
+        let s = summarize(&parse(&bytes).unwrap());
+        assert_eq!(s.sending_application.len(), MAX_TEXT);
+        assert_eq!(s.observations.len(), MAX_OBSERVATIONS);
+        assert_eq!(s.observations_dropped, 3);
+    }
+}
