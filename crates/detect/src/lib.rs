@@ -91,27 +91,19 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
         return;
     }
     let r = view.results;
-    let mut fields: BTreeMap<String, u64> = BTreeMap::new();
-    let mut by_type: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut patients: Vec<String> = Vec::new();
-    let mut hl7_with_phi = 0u64;
-    for m in &r.hl7_messages {
-        if m.summary.phi_fields.is_empty() {
-            continue;
-        }
-        hl7_with_phi += 1;
-        *by_type.entry(m.summary.message_type.as_str()).or_default() += 1;
-        for f in &m.summary.phi_fields {
-            *fields.entry((*f).to_string()).or_default() += 1;
-        }
-        if show_phi
-            && let Some(id) = &m.summary.patient.id
-            && !patients.contains(id)
-            && patients.len() < 50
-        {
-            patients.push(id.clone());
-        }
-    }
+    let mut fields: BTreeMap<String, u64> = r
+        .hl7
+        .phi_fields
+        .iter()
+        .map(|(f, n)| ((*f).to_string(), *n))
+        .collect();
+    let mut patients: Vec<String> = if show_phi {
+        r.hl7.patient_ids.clone()
+    } else {
+        Vec::new()
+    };
+    let hl7_with_phi = r.hl7.with_phi;
+    let by_type = &r.hl7.with_phi_by_type;
     let mut dicom_with_phi = 0u64;
     for a in &r.dicom {
         if a.patient_attributes.is_empty() {

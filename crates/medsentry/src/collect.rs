@@ -1,25 +1,52 @@
 //! The flow handler of `analyze`: gives every flow a protocol session, and when a flow ends turns what
 //! its parsers found into report rows, so parser state is freed as the capture goes.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use capture::{FlowHandler, FlowInfo, FlowRecord};
 use detect::FlowView;
 use protocols::detect::PortMap;
-use protocols::session::FlowSession;
+use protocols::session::{EventSink, FlowSession, Hl7Record, SharedSink};
 
 use crate::report::{self, DicomOut, FindingOut, FlowOut, Hl7Out};
+
+/// Rows of events that arrive while flows are still open (HL7 messages, as they are parsed).
+#[derive(Default)]
+pub struct EventRows {
+    show_phi: bool,
+    interner: report::Interner,
+    pub hl7: Vec<Hl7Out>,
+    pub hl7_by_type: BTreeMap<String, u64>,
+}
+
+impl EventSink for EventRows {
+    fn hl7(&mut self, flow: u64, record: Hl7Record) {
+        match self.hl7_by_type.get_mut(&record.summary.message_type) {
+            Some(n) => *n += 1,
+            None => {
+                self.hl7_by_type
+                    .insert(record.summary.message_type.clone(), 1);
+            }
+        }
+        self.hl7.push(report::hl7_out(
+            flow,
+            record,
+            self.show_phi,
+            &mut self.interner,
+        ));
+    }
+}
 
 /// Report rows and counters, filled flow by flow.
 pub struct Collector {
     ports: Rc<PortMap>,
     show_phi: bool,
+    pub events: Rc<RefCell<EventRows>>,
     pub flows: Vec<FlowOut>,
-    pub hl7: Vec<Hl7Out>,
     pub dicom: Vec<DicomOut>,
     pub findings: Vec<FindingOut>,
-    pub hl7_by_type: BTreeMap<String, u64>,
     pub dicom_commands: BTreeMap<String, u64>,
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub counters: Counters,
@@ -42,11 +69,13 @@ impl Collector {
         Collector {
             ports: Rc::new(ports),
             show_phi,
+            events: Rc::new(RefCell::new(EventRows {
+                show_phi,
+                ..EventRows::default()
+            })),
             flows: Vec::new(),
-            hl7: Vec::new(),
             dicom: Vec::new(),
             findings: Vec::new(),
-            hl7_by_type: BTreeMap::new(),
             dicom_commands: BTreeMap::new(),
             dicom_associations: ["requested", "accepted", "rejected", "released", "aborted"]
                 .into_iter()
@@ -61,7 +90,14 @@ impl FlowHandler for Collector {
     type Consumer = FlowSession;
 
     fn open(&mut self, info: &FlowInfo) -> FlowSession {
-        FlowSession::new(Rc::clone(&self.ports), info.protocol == 6, info.server.port)
+        let sink: SharedSink = self.events.clone();
+        FlowSession::new(
+            Rc::clone(&self.ports),
+            sink,
+            info.id,
+            info.protocol == 6,
+            info.server.port,
+        )
     }
 
     fn finish(&mut self, record: FlowRecord, session: FlowSession) {
@@ -73,13 +109,6 @@ impl FlowHandler for Collector {
         c.mllp_cut_by_gap += results.mllp.cut_by_gap;
         c.mllp_incomplete_at_close += results.mllp.incomplete_at_close;
         c.credentials += results.credentials.len() as u64;
-        for m in &results.hl7_messages {
-            *self
-                .hl7_by_type
-                .entry(m.summary.message_type.clone())
-                .or_default() += 1;
-            self.hl7.push(report::hl7_out(record.id, m, self.show_phi));
-        }
         for a in &results.dicom {
             let counts = &mut self.dicom_associations;
             *counts.entry("requested").or_default() += 1;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use capture::{Direction, FlowRecord, PipelineStats, TcpState, Timestamp};
 use detect::Finding;
@@ -96,13 +97,13 @@ pub struct Hl7Out {
     pub ts: Timestamp,
     pub direction: &'static str,
     #[serde(rename = "type")]
-    pub message_type: String,
+    pub message_type: Rc<str>,
     pub control_id: String,
-    pub version: String,
-    pub sending_application: String,
-    pub sending_facility: String,
-    pub receiving_application: String,
-    pub receiving_facility: String,
+    pub version: Rc<str>,
+    pub sending_application: Rc<str>,
+    pub sending_facility: Rc<str>,
+    pub receiving_application: Rc<str>,
+    pub receiving_facility: Rc<str>,
     pub segments: usize,
     pub phi_fields: Vec<&'static str>,
     pub ack_code: Option<String>,
@@ -276,6 +277,7 @@ impl Report {
         show_phi: bool,
     ) -> Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
+        let mut events = c.events.borrow_mut();
         let f = &stats.flows;
         let r = &f.reassembly;
         let d = &stats.defrag;
@@ -329,7 +331,7 @@ impl Report {
                 *m.entry(f.app).or_default() += 1;
                 m
             }),
-            hl7_messages_by_type: c.hl7_by_type,
+            hl7_messages_by_type: std::mem::take(&mut events.hl7_by_type),
             hl7: Hl7Counters {
                 unparsed: c.counters.hl7_unparsed,
                 oversized: c.counters.mllp_oversized,
@@ -355,7 +357,7 @@ impl Report {
             summary,
             flows: c.flows,
             devices: Vec::new(),
-            hl7_messages: c.hl7,
+            hl7_messages: std::mem::take(&mut events.hl7),
             dicom_associations: c.dicom,
             findings: c.findings,
             phi_values_shown: show_phi,
@@ -413,28 +415,52 @@ pub fn flow_out(f: &FlowRecord, session: &FlowSession) -> FlowOut {
     }
 }
 
-pub fn hl7_out(flow: u64, m: &Hl7Record, show_phi: bool) -> Hl7Out {
-    let h = &m.summary;
+/// Strings that repeat across hundreds of thousands of rows (message types, applications, facilities,
+/// versions), kept once each.
+#[derive(Default)]
+pub struct Interner {
+    strings: std::collections::HashSet<Rc<str>>,
+}
+
+impl Interner {
+    /// At most this many distinct strings are shared; past it each row keeps its own copy.
+    const MAX: usize = 100_000;
+
+    pub fn get(&mut self, s: String) -> Rc<str> {
+        if let Some(rc) = self.strings.get(s.as_str()) {
+            return Rc::clone(rc);
+        }
+        let rc: Rc<str> = Rc::from(s);
+        if self.strings.len() < Self::MAX {
+            self.strings.insert(Rc::clone(&rc));
+        }
+        rc
+    }
+}
+
+/// One report row per message; the summary's strings move into it.
+pub fn hl7_out(flow: u64, m: Hl7Record, show_phi: bool, interner: &mut Interner) -> Hl7Out {
+    let h = m.summary;
     Hl7Out {
         flow,
         ts: m.ts,
         direction: m.dir.as_str(),
-        message_type: h.message_type.clone(),
-        control_id: h.control_id.clone(),
-        version: h.version.clone(),
-        sending_application: h.sending_application.clone(),
-        sending_facility: h.sending_facility.clone(),
-        receiving_application: h.receiving_application.clone(),
-        receiving_facility: h.receiving_facility.clone(),
+        message_type: interner.get(h.message_type),
+        control_id: h.control_id,
+        version: interner.get(h.version),
+        sending_application: interner.get(h.sending_application),
+        sending_facility: interner.get(h.sending_facility),
+        receiving_application: interner.get(h.receiving_application),
+        receiving_facility: interner.get(h.receiving_facility),
         segments: h.segments,
-        phi_fields: h.phi_fields.clone(),
-        ack_code: h.ack_code.clone(),
-        acked_control_id: h.acked_control_id.clone(),
+        phi_fields: h.phi_fields,
+        ack_code: h.ack_code,
+        acked_control_id: h.acked_control_id,
         observations: h.observations.len(),
-        patient: show_phi.then(|| PatientOut {
-            id: h.patient.id.clone(),
-            name: h.patient.name.clone(),
-            birth_date: h.patient.birth_date.clone(),
+        patient: show_phi.then_some(PatientOut {
+            id: h.patient.id,
+            name: h.patient.name,
+            birth_date: h.patient.birth_date,
         }),
     }
 }

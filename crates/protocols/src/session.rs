@@ -1,6 +1,8 @@
 //! One flow's application layer: decides the protocol from the first bytes (and the port), then routes
 //! the reassembled stream to its parser and keeps what the parser found until the flow ends.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use capture::{Direction, EndReason, StreamConsumer, Timestamp};
@@ -39,10 +41,35 @@ impl AppSource {
     }
 }
 
+/// Receives HL7 messages as they are parsed, so that a long-lived interface connection never holds
+/// its messages in memory: the flow keeps only the aggregates in [`FlowResults`].
+pub trait EventSink {
+    fn hl7(&mut self, flow: u64, record: Hl7Record);
+}
+
+/// A sink shared by every session of a flow table (single-threaded).
+pub type SharedSink = Rc<RefCell<dyn EventSink>>;
+
+/// Patient ids kept per flow for `--show-phi` (values are only printed when asked for).
+const MAX_PATIENT_IDS: usize = 50;
+
+/// Per-flow totals of the HL7 messages seen.
+#[derive(Debug, Default)]
+pub struct Hl7Totals {
+    pub messages: u64,
+    pub by_type: BTreeMap<String, u64>,
+    /// Messages that carried at least one PHI-bearing field.
+    pub with_phi: u64,
+    pub with_phi_by_type: BTreeMap<String, u64>,
+    /// PHI-bearing fields seen, with how many messages carried each.
+    pub phi_fields: BTreeMap<&'static str, u64>,
+    pub patient_ids: Vec<String>,
+}
+
 /// What a flow's application layer amounted to.
 #[derive(Debug, Default)]
 pub struct FlowResults {
-    pub hl7_messages: Vec<Hl7Record>,
+    pub hl7: Hl7Totals,
     /// MLLP frames that were not HL7 (no `MSH` segment), and deframer counters.
     pub hl7_unparsed: u64,
     pub mllp: MllpStats,
@@ -65,9 +92,20 @@ enum Parser {
     Opaque,
 }
 
+fn add(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
 /// The stream consumer for one flow.
 pub struct FlowSession {
     ports: Rc<PortMap>,
+    flow: u64,
+    sink: SharedSink,
     tcp: bool,
     server_port: u16,
     pub app: App,
@@ -78,7 +116,13 @@ pub struct FlowSession {
 }
 
 impl FlowSession {
-    pub fn new(ports: Rc<PortMap>, tcp: bool, server_port: u16) -> FlowSession {
+    pub fn new(
+        ports: Rc<PortMap>,
+        sink: SharedSink,
+        flow: u64,
+        tcp: bool,
+        server_port: u16,
+    ) -> FlowSession {
         let app = if tcp {
             ports.tcp(server_port)
         } else {
@@ -86,6 +130,8 @@ impl FlowSession {
         };
         FlowSession {
             ports,
+            flow,
+            sink,
             tcp,
             server_port,
             app,
@@ -136,14 +182,29 @@ impl FlowSession {
         let Parser::Hl7(deframers) = &mut self.parser else {
             return;
         };
-        let results = &mut self.results;
+        let (results, sink, flow) = (&mut self.results, &self.sink, self.flow);
         deframers[dir.index()].push(bytes, &mut |frame| match frame {
             Frame::Message(body) => match hl7::parse(body) {
-                Ok(msg) => results.hl7_messages.push(Hl7Record {
-                    ts,
-                    dir,
-                    summary: hl7::summarize(&msg),
-                }),
+                Ok(msg) => {
+                    let summary = hl7::summarize(&msg);
+                    let totals = &mut results.hl7;
+                    totals.messages += 1;
+                    add(&mut totals.by_type, &summary.message_type);
+                    if !summary.phi_fields.is_empty() {
+                        totals.with_phi += 1;
+                        add(&mut totals.with_phi_by_type, &summary.message_type);
+                        for f in &summary.phi_fields {
+                            *totals.phi_fields.entry(f).or_default() += 1;
+                        }
+                        if let Some(id) = &summary.patient.id
+                            && totals.patient_ids.len() < MAX_PATIENT_IDS
+                            && !totals.patient_ids.contains(id)
+                        {
+                            totals.patient_ids.push(id.clone());
+                        }
+                    }
+                    sink.borrow_mut().hl7(flow, Hl7Record { ts, dir, summary });
+                }
                 Err(_) => results.hl7_unparsed += 1,
             },
             Frame::Oversized { .. } => {}

@@ -337,14 +337,14 @@ fn node_hl7_complete_expected_trees() {
                 continue;
             };
             match v5 {
-                Json::String(v) => assert_eq!(o.value, *v, "{name} OBX-5"),
+                Json::String(v) => assert_eq!(o.value(), *v, "{name} OBX-5"),
                 Json::Object(c) => {
                     let first = c
                         .iter()
                         .find(|(k, _)| key_number(k) == Some(1))
                         .and_then(|(_, v)| leaf(v));
                     assert_eq!(
-                        o.value.split('^').next(),
+                        o.value().split('^').next(),
                         first.or(Some("")),
                         "{name} OBX-5.1"
                     );
@@ -552,26 +552,26 @@ fn captured_mllp_messages_match_ground_truth() {
             .unwrap()
             .summary;
         for (i, o) in s.observations.iter().take(6).enumerate() {
-            assert_eq!(o.set_id, (i + 1).to_string(), "{id}");
-            assert_eq!(o.code, codes[i], "{id}");
-            assert_eq!(o.code_system, "LN", "{id}");
-            assert_eq!(o.value_type, "NM", "{id}");
-            assert_eq!(o.value, values[i], "{id} {}", codes[i]);
-            assert_eq!(o.units, units[i], "{id} {}", codes[i]);
+            assert_eq!(o.set_id(), (i + 1).to_string(), "{id}");
+            assert_eq!(o.code(), codes[i], "{id}");
+            assert_eq!(o.code_system(), "LN", "{id}");
+            assert_eq!(o.value_type(), "NM", "{id}");
+            assert_eq!(o.value(), values[i], "{id} {}", codes[i]);
+            assert_eq!(o.units(), units[i], "{id} {}", codes[i]);
             let flag = if flags[i].is_empty() {
-                ["", "N"].contains(&o.abnormal_flags.as_str())
+                ["", "N"].contains(&o.abnormal_flags())
             } else {
-                o.abnormal_flags == flags[i]
+                o.abnormal_flags() == flags[i]
             };
-            assert!(flag, "{id} {}: flag {:?}", codes[i], o.abnormal_flags);
+            assert!(flag, "{id} {}: flag {:?}", codes[i], o.abnormal_flags());
         }
         let n_obx = if id == "PM08-0002" { 7 } else { 6 };
         assert_eq!(s.observations.len(), n_obx, "{id}");
     }
     // PM08-0002's seventh OBX is a 600-sample ECG waveform: its value is cut.
     let ecg = &requests[7].summary.observations[6];
-    assert_eq!(ecg.value_type, "NA");
-    assert_eq!(ecg.value.len(), protocols::hl7::summary::MAX_TEXT);
+    assert_eq!(ecg.value_type(), "NA");
+    assert_eq!(ecg.value().len(), protocols::hl7::summary::MAX_TEXT);
 }
 
 /// nDPI's `hl7.pcap`: a real ADT^A01 v2.3 (MSH EVN PID NK1 PV1 AL1 AL1) and its ACK, on tcp 6661.

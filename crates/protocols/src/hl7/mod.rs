@@ -12,7 +12,7 @@ pub mod parse;
 pub mod summary;
 
 pub use mllp::{DEFAULT_MAX_FRAME, Frame, MllpDeframer, MllpStats};
-pub use parse::{Delimiters, Hl7Error, Message, Segment, Value, parse, unescape};
+pub use parse::{Delimiters, FieldIndex, Hl7Error, Message, Segment, Value, parse, unescape};
 pub use summary::{
     DeviceIdentifier, Hl7Summary, Observation, PHI_FIELDS, PatientRef, PhiField, summarize,
 };

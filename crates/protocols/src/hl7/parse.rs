@@ -263,6 +263,43 @@ impl<'a> Message<'a> {
     }
 }
 
+/// Pieces of a segment split at the field separator that [`Segment::index`] keeps (the name and 32
+/// fields); fields past them are found by rescanning.
+const INDEXED_PIECES: usize = 33;
+
+/// A segment whose fields were split once: `field(n)` is a lookup.
+#[derive(Clone, Copy)]
+pub struct FieldIndex<'a> {
+    segment: Segment<'a>,
+    pieces: [&'a [u8]; INDEXED_PIECES],
+    count: usize,
+}
+
+impl<'a> FieldIndex<'a> {
+    /// The same as [`Segment::field`].
+    pub fn field(&self, n: usize) -> Option<Value<'a>> {
+        let is_msh = self.segment.is_msh();
+        if n == 0 || (is_msh && n <= 2) {
+            return self.segment.field(n);
+        }
+        let index = if is_msh { n - 1 } else { n };
+        if index < self.count {
+            Some(Value {
+                raw: self.pieces[index],
+                delimiters: self.segment.delimiters,
+            })
+        } else if self.count == INDEXED_PIECES {
+            self.segment.field(n)
+        } else {
+            None
+        }
+    }
+
+    pub fn segment(&self) -> &Segment<'a> {
+        &self.segment
+    }
+}
+
 /// One segment.
 #[derive(Clone, Copy)]
 pub struct Segment<'a> {
@@ -327,6 +364,24 @@ impl<'a> Segment<'a> {
         let index = if is_msh { n - 1 } else { n };
         let raw = self.raw.split(|&b| b == d.field).nth(index)?;
         Some(Value { raw, delimiters: d })
+    }
+
+    /// The segment split into fields once, for reading many of them (`field` rescans every time).
+    pub fn index(&self) -> FieldIndex<'a> {
+        let mut pieces = [&self.raw[..0]; INDEXED_PIECES];
+        let mut count = 0;
+        for piece in self.raw.split(|&b| b == self.delimiters.field) {
+            if count == INDEXED_PIECES {
+                break;
+            }
+            pieces[count] = piece;
+            count += 1;
+        }
+        FieldIndex {
+            segment: *self,
+            pieces,
+            count,
+        }
     }
 
     /// The number of fields (by the segment's numbering), at most [`MAX_FIELDS`].
@@ -416,7 +471,7 @@ impl<'a> Value<'a> {
 
     /// The decoded value as text, invalid UTF-8 replaced.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.decoded()).into_owned()
+        lossy(&self.decoded()).into_owned()
     }
 
     /// The decoded value as text of at most `max` bytes (cut at a character boundary). Only the first
@@ -424,9 +479,21 @@ impl<'a> Value<'a> {
     pub fn text_capped(&self, max: usize) -> String {
         let raw = cap(self.raw, max.saturating_mul(4));
         let decoded = unescape(raw, &self.delimiters);
-        let mut s = String::from_utf8_lossy(cap(&decoded, max.saturating_add(4))).into_owned();
+        let mut s = lossy(cap(&decoded, max.saturating_add(4))).into_owned();
         truncate_at_char(&mut s, max);
         s
+    }
+
+    /// Appends [`Self::text_capped`] to `out` without allocating a `String` of its own.
+    pub fn push_text_capped(&self, out: &mut String, max: usize) {
+        let raw = cap(self.raw, max.saturating_mul(4));
+        let decoded = unescape(raw, &self.delimiters);
+        let text = lossy(cap(&decoded, max.saturating_add(4)));
+        let mut end = text.len().min(max);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push_str(&text[..end]);
     }
 
     fn split_nth(&self, sep: Option<u8>, n: usize) -> Option<Value<'a>> {
@@ -453,6 +520,15 @@ fn cap(b: &[u8], max: usize) -> &[u8] {
 }
 
 /// Cuts `s` to at most `max` bytes at a character boundary.
+/// Text with invalid UTF-8 replaced; valid text (nearly all HL7) takes the fast validator, not the
+/// chunking one `from_utf8_lossy` always runs.
+fn lossy(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 pub(crate) fn truncate_at_char(s: &mut String, max: usize) {
     if s.len() > max {
         let mut i = max;

@@ -5,7 +5,7 @@
 //! print only when asked (`--show-phi`); their `Debug` output says `<redacted>`. Every string is capped at
 //! [`MAX_TEXT`] bytes and every list has a cap, so a hostile message cannot blow memory.
 
-use super::parse::{Message, Segment, Value};
+use super::parse::{FieldIndex, Message, Value};
 
 /// The longest string kept from one field, in bytes.
 pub const MAX_TEXT: usize = 256;
@@ -127,40 +127,96 @@ impl std::fmt::Debug for PatientRef {
 /// One OBX segment. Strings are empty when the field is absent.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Observation {
+    /// Every field's text, one after the other: one allocation per observation rather than eleven.
+    text: String,
+    /// Where each of [`ObservationField`]'s fields lies in `text`.
+    spans: [(u16, u16); OBSERVATION_FIELDS],
+}
+
+const OBSERVATION_FIELDS: usize = 11;
+
+/// Which OBX field each span of an [`Observation`] holds, in order.
+#[derive(Clone, Copy)]
+enum ObservationField {
+    SetId,
+    ValueType,
+    Code,
+    Text,
+    CodeSystem,
+    Value,
+    Units,
+    AbnormalFlags,
+    Status,
+    Time,
+    EquipmentId,
+}
+
+impl Observation {
+    fn get(&self, f: ObservationField) -> &str {
+        let (start, end) = self.spans[f as usize];
+        self.text
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
+
     /// OBX-1.
-    pub set_id: String,
+    pub fn set_id(&self) -> &str {
+        self.get(ObservationField::SetId)
+    }
     /// OBX-2 (`NM`, `ST`, `CWE`, `NA` for waveforms, ...).
-    pub value_type: String,
-    /// OBX-3.1, OBX-3.2 and OBX-3.3: code (LOINC `8867-4`), text, coding system (`LN`).
-    pub code: String,
-    pub text: String,
-    pub code_system: String,
+    pub fn value_type(&self) -> &str {
+        self.get(ObservationField::ValueType)
+    }
+    /// OBX-3.1: the code (LOINC `8867-4`).
+    pub fn code(&self) -> &str {
+        self.get(ObservationField::Code)
+    }
+    /// OBX-3.2: the code's text.
+    pub fn text(&self) -> &str {
+        self.get(ObservationField::Text)
+    }
+    /// OBX-3.3: the coding system (`LN`).
+    pub fn code_system(&self) -> &str {
+        self.get(ObservationField::CodeSystem)
+    }
     /// OBX-5, every repetition, escapes decoded, at most [`MAX_TEXT`] bytes (waveforms are cut).
-    pub value: String,
+    pub fn value(&self) -> &str {
+        self.get(ObservationField::Value)
+    }
     /// OBX-6.1.
-    pub units: String,
+    pub fn units(&self) -> &str {
+        self.get(ObservationField::Units)
+    }
     /// OBX-8 (`H`, `L`, ...; repetitions kept with their separator).
-    pub abnormal_flags: String,
+    pub fn abnormal_flags(&self) -> &str {
+        self.get(ObservationField::AbnormalFlags)
+    }
     /// OBX-11 (`F` final, `P` preliminary, ...).
-    pub status: String,
+    pub fn status(&self) -> &str {
+        self.get(ObservationField::Status)
+    }
     /// OBX-14.1.
-    pub time: String,
+    pub fn time(&self) -> &str {
+        self.get(ObservationField::Time)
+    }
     /// OBX-18.1 (first repetition).
-    pub equipment_id: String,
+    pub fn equipment_id(&self) -> &str {
+        self.get(ObservationField::EquipmentId)
+    }
 }
 
 impl std::fmt::Debug for Observation {
     // The code says what was measured; the value, and its time, are patient data.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Observation")
-            .field("set_id", &self.set_id)
-            .field("value_type", &self.value_type)
-            .field("code", &self.code)
-            .field("code_system", &self.code_system)
+            .field("set_id", &self.set_id())
+            .field("value_type", &self.value_type())
+            .field("code", &self.code())
+            .field("code_system", &self.code_system())
             .field("value", &format_args!("<redacted>"))
-            .field("units", &self.units)
-            .field("status", &self.status)
-            .field("equipment_id", &self.equipment_id)
+            .field("units", &self.units())
+            .field("status", &self.status())
+            .field("equipment_id", &self.equipment_id())
             .finish_non_exhaustive()
     }
 }
@@ -192,7 +248,14 @@ pub fn summarize(msg: &Message<'_>) -> Hl7Summary {
     let mut seen_pid = false;
     for seg in msg.segments() {
         let name = seg.name();
-        if let Some(first) = PHI_FIELDS.iter().position(|p| p.segment.as_bytes() == name) {
+        let phi_segment = PHI_FIELDS.iter().position(|p| p.segment.as_bytes() == name);
+        if phi_segment.is_none() && !matches!(name, b"MSH" | b"MSA" | b"OBX" | b"PRT") {
+            // OBR, EVN, AL1, NTE ...: nothing to read.
+            continue;
+        }
+        // Split once: a summary reads up to twenty fields of a segment.
+        let seg = seg.index();
+        if let Some(first) = phi_segment {
             for (i, p) in PHI_FIELDS.iter().enumerate().skip(first) {
                 if p.segment.as_bytes() != name {
                     break;
@@ -241,7 +304,7 @@ pub fn summarize(msg: &Message<'_>) -> Hl7Summary {
     out
 }
 
-fn read_msh(msh: &Segment<'_>, out: &mut Hl7Summary) {
+fn read_msh(msh: &FieldIndex<'_>, out: &mut Hl7Summary) {
     let kind = component(msh, 9, 1);
     let trigger = component(msh, 9, 2);
     out.message_type = if trigger.is_empty() {
@@ -259,7 +322,7 @@ fn read_msh(msh: &Segment<'_>, out: &mut Hl7Summary) {
     out.receiving_facility = component(msh, 6, 1);
 }
 
-fn read_patient(pid: &Segment<'_>) -> PatientRef {
+fn read_patient(pid: &FieldIndex<'_>) -> PatientRef {
     // The first repetition that has a value: a name list may start with an empty legal name.
     let first_with = |n: usize, read: &dyn Fn(Value<'_>) -> Option<String>| {
         pid.field(n)?
@@ -287,24 +350,49 @@ fn read_patient(pid: &Segment<'_>) -> PatientRef {
     }
 }
 
-fn read_observation(obx: &Segment<'_>) -> Observation {
-    Observation {
-        set_id: whole(obx, 1),
-        value_type: whole(obx, 2),
-        code: component(obx, 3, 1),
-        text: component(obx, 3, 2),
-        code_system: component(obx, 3, 3),
-        value: whole(obx, 5),
-        units: component(obx, 6, 1),
-        abnormal_flags: whole(obx, 8),
-        status: whole(obx, 11),
-        time: component(obx, 14, 1),
-        equipment_id: component(obx, 18, 1),
+fn read_observation(obx: &FieldIndex<'_>) -> Observation {
+    use ObservationField as F;
+    // (field, component or 0 for every repetition) in ObservationField order.
+    const WHERE: [(ObservationField, usize, usize); OBSERVATION_FIELDS] = [
+        (F::SetId, 1, 0),
+        (F::ValueType, 2, 0),
+        (F::Code, 3, 1),
+        (F::Text, 3, 2),
+        (F::CodeSystem, 3, 3),
+        (F::Value, 5, 0),
+        (F::Units, 6, 1),
+        (F::AbnormalFlags, 8, 0),
+        (F::Status, 11, 0),
+        (F::Time, 14, 1),
+        (F::EquipmentId, 18, 1),
+    ];
+    let mut out = Observation {
+        text: String::with_capacity(64),
+        spans: [(0, 0); OBSERVATION_FIELDS],
+    };
+    for (field, n, c) in WHERE {
+        let start = out.text.len();
+        let value = if c == 0 {
+            obx.field(n)
+        } else {
+            obx.field(n).and_then(|v| v.component(c))
+        };
+        if let Some(v) = value {
+            v.push_text_capped(&mut out.text, MAX_TEXT);
+        }
+        // At most 11 fields of MAX_TEXT bytes each: the offsets fit in u16.
+        out.spans[field as usize] = (start as u16, out.text.len() as u16);
     }
+    out
 }
 
 /// Adds the identifiers of every repetition of EI field `n`, skipping empty and duplicate ones.
-fn device_ids(seg: &Segment<'_>, n: usize, source: &'static str, out: &mut Vec<DeviceIdentifier>) {
+fn device_ids(
+    seg: &FieldIndex<'_>,
+    n: usize,
+    source: &'static str,
+    out: &mut Vec<DeviceIdentifier>,
+) {
     let Some(field) = seg.field(n) else {
         return;
     };
@@ -317,28 +405,27 @@ fn device_ids(seg: &Segment<'_>, n: usize, source: &'static str, out: &mut Vec<D
                 .map(|v| v.text_capped(MAX_TEXT))
                 .unwrap_or_default()
         };
-        let id = DeviceIdentifier {
-            source,
-            id: text(1),
-            namespace: text(2),
-            universal_id: text(3),
-            universal_id_type: text(4),
-        };
-        if (!id.id.is_empty() || !id.universal_id.is_empty()) && !out.contains(&id) {
-            out.push(id);
+        // The same device repeats in every OBX of a message: compare before building the rest.
+        let (id, universal_id) = (text(1), text(3));
+        if (id.is_empty() && universal_id.is_empty())
+            || out
+                .iter()
+                .any(|d| d.source == source && d.id == id && d.universal_id == universal_id)
+        {
+            continue;
         }
+        out.push(DeviceIdentifier {
+            source,
+            id,
+            namespace: text(2),
+            universal_id,
+            universal_id_type: text(4),
+        });
     }
 }
 
-/// Field `n`, every repetition, decoded and capped; empty when absent.
-fn whole(seg: &Segment<'_>, n: usize) -> String {
-    seg.field(n)
-        .map(|v| v.text_capped(MAX_TEXT))
-        .unwrap_or_default()
-}
-
 /// Component `c` of field `n` (first repetition), decoded and capped; empty when absent.
-fn component(seg: &Segment<'_>, n: usize, c: usize) -> String {
+fn component(seg: &FieldIndex<'_>, n: usize, c: usize) -> String {
     seg.field(n)
         .and_then(|v| v.component(c))
         .map(|v| v.text_capped(MAX_TEXT))
@@ -349,7 +436,7 @@ fn non_empty(s: String) -> Option<String> {
     (!s.is_empty() && s != "\"\"").then_some(s)
 }
 
-fn has_content(seg: &Segment<'_>, n: usize) -> bool {
+fn has_content(seg: &FieldIndex<'_>, n: usize) -> bool {
     seg.field(n).is_some_and(|v: Value<'_>| !v.is_empty())
 }
 
@@ -396,22 +483,17 @@ OBX|2|NA|ECG^ECG lead II^LN||";
         assert_eq!(s.observations.len(), 2);
         let hr = &s.observations[0];
         assert_eq!(
-            (
-                hr.set_id.as_str(),
-                hr.code.as_str(),
-                hr.text.as_str(),
-                hr.code_system.as_str()
-            ),
+            (hr.set_id(), hr.code(), hr.text(), hr.code_system()),
             ("1", "8867-4", "Heart rate", "LN")
         );
-        assert_eq!((hr.value.as_str(), hr.units.as_str()), ("78", "/min"));
-        assert_eq!((hr.abnormal_flags.as_str(), hr.status.as_str()), ("N", "F"));
-        assert_eq!(hr.time, "20241128173400");
-        assert_eq!(hr.equipment_id, "PM8000-SN1234");
+        assert_eq!((hr.value(), hr.units()), ("78", "/min"));
+        assert_eq!((hr.abnormal_flags(), hr.status()), ("N", "F"));
+        assert_eq!(hr.time(), "20241128173400");
+        assert_eq!(hr.equipment_id(), "PM8000-SN1234");
         let wave = &s.observations[1];
-        assert_eq!(wave.value_type, "NA");
-        assert_eq!(wave.value.len(), MAX_TEXT);
-        assert!(wave.value.starts_with("0^1^2^"));
+        assert_eq!(wave.value_type(), "NA");
+        assert_eq!(wave.value().len(), MAX_TEXT);
+        assert!(wave.value().starts_with("0^1^2^"));
         // Both OBX name the same monitor: one identifier.
         assert_eq!(
             s.device_ids,
