@@ -50,20 +50,49 @@ impl Timestamp {
     }
 }
 
+/// Length of [`Timestamp::format_rfc3339`]'s output for years 0 to 9999.
+pub const RFC3339_LEN: usize = 27;
+
+impl Timestamp {
+    /// Writes RFC 3339 (UTC, microseconds) into `buf` without the formatting machinery: reports print
+    /// hundreds of thousands of these. Years outside 0..=9999 are clamped.
+    pub fn format_rfc3339(self, buf: &mut [u8; RFC3339_LEN]) -> &str {
+        let secs = self.secs();
+        let sod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+        let y = y.clamp(0, 9999) as u32;
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (0..width).rev() {
+                buf[at + i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, y);
+        put(5, 2, m);
+        put(8, 2, d);
+        put(11, 2, (sod / 3600) as u32);
+        put(14, 2, ((sod / 60) % 60) as u32);
+        put(17, 2, (sod % 60) as u32);
+        put(20, 6, self.subsec_nanos() / 1000);
+        for (at, c) in [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (26, b'Z'),
+        ] {
+            buf[at] = c;
+        }
+        // Only ASCII digits and separators were written.
+        std::str::from_utf8(buf).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secs = self.secs();
-        let days = secs.div_euclid(86_400);
-        let sod = secs.rem_euclid(86_400);
-        let (y, m, d) = civil_from_days(days);
-        write!(
-            f,
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
-            sod / 3600,
-            (sod / 60) % 60,
-            sod % 60,
-            self.subsec_nanos() / 1000
-        )
+        f.write_str(self.format_rfc3339(&mut [0; RFC3339_LEN]))
     }
 }
 

@@ -93,7 +93,7 @@ pub struct Hl7Counters {
 #[derive(Debug, Serialize)]
 pub struct Hl7Out {
     pub flow: u64,
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "rfc3339")]
     pub ts: Timestamp,
     pub direction: &'static str,
     #[serde(rename = "type")]
@@ -124,7 +124,7 @@ pub struct PatientOut {
 #[derive(Debug, Serialize)]
 pub struct DicomOut {
     pub flow: u64,
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "rfc3339")]
     pub ts: Timestamp,
     pub calling_ae: String,
     pub called_ae: String,
@@ -223,6 +223,11 @@ pub struct EndpointOut {
     pub port: u16,
 }
 
+/// Timestamps as RFC 3339 strings, formatted on the stack.
+fn rfc3339<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.format_rfc3339(&mut [0; capture::time::RFC3339_LEN]))
+}
+
 /// Serialises through `Display` straight into the output, without a `String` per value: a report on a
 /// large capture has hundreds of thousands of addresses and timestamps.
 fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -245,9 +250,9 @@ pub struct FlowOut {
     pub bytes_to_server: u64,
     pub bytes_to_client: u64,
     pub encrypted: bool,
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "rfc3339")]
     pub first_seen: Timestamp,
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "rfc3339")]
     pub last_seen: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan: Option<Vec<u16>>,

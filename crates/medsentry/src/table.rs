@@ -64,6 +64,8 @@ pub fn write(out: &mut dyn Write, report: &Report, top: usize) -> io::Result<()>
         writeln!(out, "  {k:<18} {v}")?;
     }
     writeln!(out)?;
+    protocols_section(out, report)?;
+    findings_section(out, report, top)?;
     let mut flows: Vec<_> = report.flows.iter().collect();
     flows.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.id.cmp(&b.id)));
     let shown = flows.len().min(top);
@@ -81,7 +83,11 @@ pub fn write(out: &mut dyn Write, report: &Report, top: usize) -> io::Result<()>
             f.transport,
             endpoint(f.client.ip, f.client.port),
             endpoint(f.server.ip, f.server.port),
-            f.app,
+            if f.encrypted && f.app != "tls" {
+                format!("{}+tls", f.app)
+            } else {
+                f.app.to_string()
+            },
             f.packets,
             f.bytes,
             f.end
@@ -99,4 +105,97 @@ pub fn write(out: &mut dyn Write, report: &Report, top: usize) -> io::Result<()>
 
 fn endpoint(ip: std::net::IpAddr, port: u16) -> String {
     std::net::SocketAddr::new(ip, port).to_string()
+}
+
+fn counts<K: std::fmt::Display>(map: impl IntoIterator<Item = (K, u64)>) -> String {
+    let parts: Vec<String> = map
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    if parts.is_empty() {
+        "none".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn protocols_section(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let s = &report.summary;
+    writeln!(out, "Clinical protocols")?;
+    writeln!(
+        out,
+        "  {:<18} {}",
+        "applications",
+        counts(s.apps.iter().map(|(k, v)| (k, *v)))
+    )?;
+    writeln!(
+        out,
+        "  {:<18} {} of {} flows",
+        "encrypted", s.encrypted_flows, s.flows
+    )?;
+    writeln!(
+        out,
+        "  {:<18} {}",
+        "HL7 messages",
+        counts(s.hl7_messages_by_type.iter().map(|(k, v)| (k, *v)))
+    )?;
+    let lost = s.hl7.cut_by_gap + s.hl7.incomplete_at_close;
+    if lost > 0 || s.hl7.unparsed > 0 {
+        writeln!(
+            out,
+            "  {:<18} {} cut by capture gaps, {} cut at the end, {} not HL7",
+            "", s.hl7.cut_by_gap, s.hl7.incomplete_at_close, s.hl7.unparsed
+        )?;
+    }
+    writeln!(
+        out,
+        "  {:<18} {}",
+        "DICOM associations",
+        counts(s.dicom_associations.iter().map(|(k, v)| (k, *v)))
+    )?;
+    writeln!(
+        out,
+        "  {:<18} {}",
+        "DICOM commands",
+        counts(s.dicom_commands.iter().map(|(k, v)| (k, *v)))
+    )?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn findings_section(out: &mut dyn Write, report: &Report, top: usize) -> io::Result<()> {
+    let s = &report.summary;
+    writeln!(
+        out,
+        "Findings ({})",
+        counts(s.findings_by_kind.iter().map(|(k, v)| (k, *v)))
+    )?;
+    let rank = |sev: &str| match sev {
+        "critical" => 0,
+        "high" => 1,
+        "medium" => 2,
+        "low" => 3,
+        _ => 4,
+    };
+    let mut findings: Vec<_> = report.findings.iter().collect();
+    findings.sort_by_key(|f| (rank(f.severity), f.flow));
+    for f in findings.iter().take(top) {
+        writeln!(out, "  {:<8} {:<22} {}", f.severity, f.kind, f.title)?;
+    }
+    if findings.len() > top {
+        writeln!(
+            out,
+            "  ... {} more; --format json lists them all with details",
+            findings.len() - top
+        )?;
+    }
+    if !report.phi_values_shown {
+        writeln!(
+            out,
+            "  (patient data values are never shown; --show-phi shows them to an investigator)"
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
 }
