@@ -149,6 +149,25 @@ pub trait FlowHandler {
     fn finish(&mut self, record: FlowRecord, consumer: Self::Consumer);
 }
 
+/// A handler that keeps every finished flow with everything its consumer received: for tests and tools
+/// that want the reassembled bytes of a whole capture.
+#[derive(Debug, Default)]
+pub struct CollectingHandler {
+    pub flows: Vec<(FlowRecord, crate::reassembly::CollectingConsumer)>,
+}
+
+impl FlowHandler for CollectingHandler {
+    type Consumer = crate::reassembly::CollectingConsumer;
+
+    fn open(&mut self, _: &FlowInfo) -> Self::Consumer {
+        Self::Consumer::default()
+    }
+
+    fn finish(&mut self, record: FlowRecord, consumer: Self::Consumer) {
+        self.flows.push((record, consumer));
+    }
+}
+
 /// Timeouts (seconds of packet time) and the table's cap.
 #[derive(Debug, Clone, Copy)]
 pub struct FlowConfig {
@@ -830,23 +849,14 @@ mod tests {
     const RST: u8 = 0x04;
     const PSH: u8 = 0x08;
 
-    #[derive(Default)]
-    struct Collect {
-        done: Vec<(FlowRecord, CollectingConsumer)>,
-    }
-
-    impl FlowHandler for Collect {
-        type Consumer = CollectingConsumer;
-        fn open(&mut self, _: &FlowInfo) -> CollectingConsumer {
-            CollectingConsumer::default()
-        }
-        fn finish(&mut self, record: FlowRecord, consumer: CollectingConsumer) {
-            self.done.push((record, consumer));
-        }
-    }
+    type Collect = CollectingHandler;
 
     fn table(config: FlowConfig) -> FlowTable<Collect> {
-        FlowTable::new(config, ReassemblyConfig::default(), Collect::default())
+        FlowTable::new(
+            config,
+            ReassemblyConfig::default(),
+            CollectingHandler::default(),
+        )
     }
 
     fn ip(last: u8) -> IpAddr {
@@ -914,7 +924,7 @@ mod tests {
 
     fn finish(t: FlowTable<Collect>) -> Vec<(FlowRecord, CollectingConsumer)> {
         let (collect, _) = t.finish();
-        let mut done = collect.done;
+        let mut done = collect.flows;
         done.sort_by_key(|(r, _)| r.id);
         done
     }

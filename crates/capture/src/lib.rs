@@ -16,9 +16,10 @@ pub mod time;
 
 pub use decode::LinkType;
 pub use flow::{
-    Endpoint, FlowConfig, FlowHandler, FlowInfo, FlowKey, FlowRecord, FlowTable, TcpState,
+    CollectingHandler, Endpoint, FlowConfig, FlowHandler, FlowInfo, FlowKey, FlowRecord, FlowTable,
+    TcpState,
 };
-pub use pipeline::{Pipeline, PipelineConfig, PipelineStats};
+pub use pipeline::{Pipeline, PipelineConfig, PipelineStats, reassemble_file};
 pub use reader::{CaptureReader, Format, RawPacket, ReadError};
 pub use reassembly::{
     CollectingConsumer, Direction, EndReason, NullConsumer, ReassemblyConfig, ReassemblyStats,

@@ -9,6 +9,37 @@ use crate::reader::RawPacket;
 use crate::reassembly::ReassemblyConfig;
 use crate::time::Timestamp;
 
+/// Reads a whole capture file through a pipeline that keeps every flow's reassembled bytes: for tests
+/// and tools on small captures (memory grows with the capture).
+pub fn reassemble_file(
+    path: &std::path::Path,
+    config: PipelineConfig,
+) -> Result<
+    (
+        Vec<(
+            crate::flow::FlowRecord,
+            crate::reassembly::CollectingConsumer,
+        )>,
+        PipelineStats,
+    ),
+    String,
+> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut reader =
+        crate::reader::CaptureReader::new(file).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut pipeline = Pipeline::new(config, crate::flow::CollectingHandler::default());
+    while let Some(pkt) = reader
+        .next_packet()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+    {
+        pipeline.packet(&pkt);
+    }
+    let (collect, stats) = pipeline.finish();
+    let mut flows = collect.flows;
+    flows.sort_by_key(|(r, _)| r.id);
+    Ok((flows, stats))
+}
+
 /// Tunnels inside tunnels are followed this deep.
 const MAX_TUNNEL_DEPTH: usize = 3;
 
@@ -229,23 +260,9 @@ impl<H: FlowHandler> Pipeline<H> {
 mod tests {
     use super::*;
     use crate::decode::LinkType;
-    use crate::flow::{FlowInfo, FlowRecord};
-    use crate::reassembly::{Chunk, CollectingConsumer, Direction};
+    use crate::reassembly::{Chunk, Direction};
 
-    #[derive(Default)]
-    struct Collect {
-        done: Vec<(FlowRecord, CollectingConsumer)>,
-    }
-
-    impl FlowHandler for Collect {
-        type Consumer = CollectingConsumer;
-        fn open(&mut self, _: &FlowInfo) -> CollectingConsumer {
-            CollectingConsumer::default()
-        }
-        fn finish(&mut self, record: FlowRecord, consumer: CollectingConsumer) {
-            self.done.push((record, consumer));
-        }
-    }
+    type Collect = crate::flow::CollectingHandler;
 
     /// An Ethernet frame with an IPv4 header (id, flags+offset) around `payload`.
     fn ipv4_frame(protocol: u8, id: u16, frag: u16, payload: &[u8]) -> Vec<u8> {
@@ -300,8 +317,8 @@ mod tests {
         assert_eq!(stats.packets, 3);
         assert_eq!(stats.defrag.reassembled, 1);
         assert_eq!(stats.udp, 1, "one datagram once reassembled");
-        assert_eq!(collect.done.len(), 1);
-        let (record, consumer) = &collect.done[0];
+        assert_eq!(collect.flows.len(), 1);
+        let (record, consumer) = &collect.flows[0];
         assert_eq!(record.server.port, 2575);
         assert_eq!(
             consumer.chunks,
@@ -323,7 +340,7 @@ mod tests {
         assert_eq!(stats.defrag.timed_out, 1);
         assert_eq!(stats.defrag.reassembled, 0);
         assert_eq!(
-            collect.done.len(),
+            collect.flows.len(),
             1,
             "only the unfragmented datagram makes a flow"
         );
@@ -338,6 +355,6 @@ mod tests {
         feed(&mut p, 1, &outer);
         let (collect, stats) = p.finish();
         assert_eq!((stats.packets, stats.tunneled, stats.udp), (1, 1, 1));
-        assert_eq!(collect.done[0].1.bytes(Direction::ToServer), b"tunnelled");
+        assert_eq!(collect.flows[0].1.bytes(Direction::ToServer), b"tunnelled");
     }
 }

@@ -2,81 +2,13 @@
 //! truth (`captures/GROUND_TRUTH.md`) and tshark's view (`captures/tshark_ref/`, and tshark run live).
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use capture::{
-    CaptureReader, CollectingConsumer, Direction, FlowHandler, FlowInfo, FlowRecord, Pipeline,
-    PipelineConfig, PipelineStats,
-};
-
-/// The corpus folder, or `None` (with a notice) when it is absent and not required.
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("MEDSENTRY_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("captures").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("MEDSENTRY_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "MEDSENTRY_REQUIRE_CORPUS=1 but the corpus is not at {}",
-        dir.display()
-    );
-    eprintln!(
-        "notice: corpus not found at {}; skipping corpus tests",
-        dir.display()
-    );
-    None
-}
-
-/// tshark, or `None` (with a notice) when it is not installed and the corpus is not required.
-fn tshark() -> Option<&'static str> {
-    if Command::new("tshark")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return Some("tshark");
-    }
-    assert!(
-        std::env::var("MEDSENTRY_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "MEDSENTRY_REQUIRE_CORPUS=1 but tshark is not installed (apt-get install tshark)"
-    );
-    eprintln!("notice: tshark not installed; skipping comparisons with it");
-    None
-}
-
-#[derive(Default)]
-struct Collect {
-    flows: Vec<(FlowRecord, CollectingConsumer)>,
-}
-
-impl FlowHandler for Collect {
-    type Consumer = CollectingConsumer;
-    fn open(&mut self, _: &FlowInfo) -> CollectingConsumer {
-        CollectingConsumer::default()
-    }
-    fn finish(&mut self, record: FlowRecord, consumer: CollectingConsumer) {
-        self.flows.push((record, consumer));
-    }
-}
+use capture::{CollectingConsumer, Direction, FlowRecord, PipelineConfig, PipelineStats};
 
 fn run(path: &Path) -> (Vec<(FlowRecord, CollectingConsumer)>, PipelineStats) {
-    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = CaptureReader::new(file).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut pipeline = Pipeline::new(PipelineConfig::default(), Collect::default());
-    while let Some(pkt) = reader
-        .next_packet()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    {
-        pipeline.packet(&pkt);
-    }
-    let (collect, stats) = pipeline.finish();
-    let mut flows = collect.flows;
-    flows.sort_by_key(|(r, _)| r.id);
-    (flows, stats)
+    capture::reassemble_file(path, PipelineConfig::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `| `file` | bytes | packets | what |` rows of GROUND_TRUTH.md.
@@ -180,7 +112,9 @@ fn assert_flows_match(what: &str, ours: &[&FlowRecord], convs: &[Conv]) {
 
 #[test]
 fn packet_counts_match_the_ground_truth() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let truth = ground_truth_packets(&corpus);
     assert!(
         truth.len() >= 8,
@@ -196,7 +130,9 @@ fn packet_counts_match_the_ground_truth() {
 
 #[test]
 fn all_scenarios_flows_match_tshark_conversations() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let (flows, stats) = run(&corpus.join("captures/all_scenarios.pcap"));
     let tcp: Vec<&FlowRecord> = flows
         .iter()
@@ -236,7 +172,9 @@ fn all_scenarios_flows_match_tshark_conversations() {
 
 #[test]
 fn multihost_sample_has_the_107_flows_of_its_truth_file() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let path = corpus.join("captures/multihost_sample.pcap");
     let truth = std::fs::read_to_string(corpus.join("captures/multihost_sample.pcap.truth.json"))
         .expect("truth");
@@ -307,8 +245,12 @@ fn parse_follow(text: &str) -> BTreeMap<usize, (String, String, Vec<u8>, Vec<u8>
 
 #[test]
 fn reassembled_tcp_bytes_equal_tshark_follow_raw() {
-    let Some(corpus) = corpus() else { return };
-    let Some(tshark) = tshark() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
     let path = corpus.join("captures/all_scenarios.pcap");
     let (flows, _) = run(&path);
     let tcp: Vec<&(FlowRecord, CollectingConsumer)> =
@@ -366,8 +308,12 @@ fn reassembled_tcp_bytes_equal_tshark_follow_raw() {
 /// DHCPv6, SIP) are split after 120 s, as argus and nfpcapd split them.
 #[test]
 fn every_corpus_capture_matches_tshark_conversations() {
-    let Some(corpus) = corpus() else { return };
-    let Some(tshark) = tshark() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
     // Where tshark and we differ, and why we are right (each checked by reading the packets):
     let known: &[(&str, &str, &str)] = &[
         // tshark starts a new UDP conversation for an SNMP response (it keys UDP conversations by the
@@ -423,16 +369,8 @@ fn every_corpus_capture_matches_tshark_conversations() {
             .unwrap_or(path)
             .to_string_lossy()
             .to_string();
-        let file = File::open(path).expect("open");
-        let mut reader = CaptureReader::new(file).unwrap_or_else(|e| panic!("{rel}: {e}"));
-        let mut pipeline = Pipeline::new(config, Collect::default());
-        while let Some(pkt) = reader
-            .next_packet()
-            .unwrap_or_else(|e| panic!("{rel}: {e}"))
-        {
-            pipeline.packet(&pkt);
-        }
-        let (collect, stats) = pipeline.finish();
+        let (flows, stats) =
+            capture::reassemble_file(path, config).unwrap_or_else(|e| panic!("{rel}: {e}"));
         let out = Command::new(tshark)
             .arg("-r")
             .arg(path)
@@ -464,7 +402,7 @@ fn every_corpus_capture_matches_tshark_conversations() {
                 *theirs.entry(key).or_default() += 1;
             }
             let mut ours: BTreeMap<(String, String), u32> = BTreeMap::new();
-            for (r, _) in collect.flows.iter().filter(|(r, _)| r.protocol == number) {
+            for (r, _) in flows.iter().filter(|(r, _)| r.protocol == number) {
                 let (a, b) = (endpoint(&r.client), endpoint(&r.server));
                 let key = if a <= b { (a, b) } else { (b, a) };
                 *ours.entry(key).or_default() += 1;

@@ -7,8 +7,7 @@ use std::io::Cursor;
 
 use capture::reader::{MAX_RECORD_BYTES, ReaderStats};
 use capture::{
-    CaptureReader, CollectingConsumer, Direction, FlowHandler, FlowInfo, FlowRecord, Format,
-    LinkType, Pipeline, PipelineConfig, PipelineStats, ReadError,
+    CaptureReader, Direction, Format, LinkType, Pipeline, PipelineConfig, PipelineStats, ReadError,
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -468,25 +467,13 @@ fn check_every_prefix(built: &Built, what: &str) {
 // ---------------------------------------------------------------------------------------------------
 // The pipeline.
 
-#[derive(Default)]
-struct Collect {
-    flows: Vec<(FlowRecord, CollectingConsumer)>,
-}
-
-impl FlowHandler for Collect {
-    type Consumer = CollectingConsumer;
-    fn open(&mut self, _: &FlowInfo) -> CollectingConsumer {
-        CollectingConsumer::default()
-    }
-    fn finish(&mut self, record: FlowRecord, consumer: CollectingConsumer) {
-        self.flows.push((record, consumer));
-    }
-}
-
 /// Reads `bytes` through the whole pipeline to the end or the first read error.
-fn run_pipeline(bytes: &[u8]) -> Option<(Collect, PipelineStats)> {
+fn run_pipeline(bytes: &[u8]) -> Option<(capture::CollectingHandler, PipelineStats)> {
     let mut reader = CaptureReader::new(Cursor::new(bytes.to_vec())).ok()?;
-    let mut pipeline = Pipeline::new(PipelineConfig::default(), Collect::default());
+    let mut pipeline = Pipeline::new(
+        PipelineConfig::default(),
+        capture::CollectingHandler::default(),
+    );
     let mut n = 0usize;
     while let Ok(Some(p)) = reader.next_packet() {
         pipeline.packet(&p);

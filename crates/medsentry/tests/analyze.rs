@@ -4,22 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("MEDSENTRY_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("captures").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("MEDSENTRY_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "MEDSENTRY_REQUIRE_CORPUS=1 but the corpus is not at {}",
-        dir.display()
-    );
-    eprintln!("notice: corpus not found at {}; skipping", dir.display());
-    None
-}
-
 fn medsentry(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_medsentry"))
         .args(args)
@@ -82,7 +66,9 @@ fn check_schema(report_json: &[u8]) {
 
 #[test]
 fn json_report_of_all_scenarios_matches_the_ground_truth() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let path = corpus.join("captures/all_scenarios.pcap");
     let (report, out) = analyze_json(&[&path]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -124,7 +110,9 @@ fn json_report_of_all_scenarios_matches_the_ground_truth() {
 
 #[test]
 fn table_report_reads_well() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let path = corpus.join("captures/hl7.pcap");
     let out = medsentry(&["analyze".as_ref(), path.as_os_str()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -143,7 +131,9 @@ fn table_report_reads_well() {
 
 #[test]
 fn several_files_are_one_timeline_in_any_order() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let hl7 = corpus.join("captures/hl7.pcap");
     let dicom = corpus.join("captures/dicom.pcap");
     let (a, out) = analyze_json(&[&hl7, &dicom]);
@@ -161,7 +151,9 @@ fn several_files_are_one_timeline_in_any_order() {
 
 #[test]
 fn pcapng_input_is_read() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     // Recorded by dumpcap: pcapng, one interface. tshark shows 12 frames and 1 TCP conversation.
     let path = corpus.join("pcap/dicom-generated/dcmtk_c-echo.pcapng");
     let (report, out) = analyze_json(&[&path]);
@@ -173,7 +165,9 @@ fn pcapng_input_is_read() {
 
 #[test]
 fn output_flag_writes_the_report_to_a_file() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let dir = scratch("output");
     let dest = dir.join("report.json");
     let path = corpus.join("captures/dns.pcap");
@@ -232,7 +226,9 @@ fn unreadable_inputs_exit_2_with_one_line_naming_the_file() {
 
 #[test]
 fn a_bad_file_among_good_ones_is_reported_and_the_rest_analysed() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let dir = scratch("mixed");
     let missing = dir.join("missing.pcap");
     let hl7 = corpus.join("captures/hl7.pcap");
@@ -248,7 +244,9 @@ fn a_bad_file_among_good_ones_is_reported_and_the_rest_analysed() {
 
 #[test]
 fn truncated_capture_is_analysed_up_to_the_cut_and_exits_1() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let dir = scratch("truncated");
     let bytes = std::fs::read(corpus.join("captures/hl7.pcap")).expect("hl7.pcap");
     // Cut in the middle of a record: keep the file header and records until byte 6000, then half a record.
@@ -285,7 +283,9 @@ fn truncated_capture_is_analysed_up_to_the_cut_and_exits_1() {
 
 #[test]
 fn corrupt_record_length_stops_the_file_with_a_warning() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let dir = scratch("corrupt");
     let mut bytes = std::fs::read(corpus.join("captures/telnet.pcap")).expect("telnet.pcap");
     // The third record's caplen becomes 2 GiB: impossible, and must not be allocated.
@@ -333,27 +333,27 @@ fn big_capture_has_the_flows_argus_and_tshark_count() {
 
 #[test]
 fn snaplen_truncated_capture_is_decoded_as_far_as_it_goes() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let dir = scratch("snaplen");
     let bytes = std::fs::read(corpus.join("captures/hl7.pcap")).expect("hl7.pcap");
     // Rewrite the capture as if taken with a snaplen of 80: every record keeps at most 80 bytes, its
     // original length unchanged, and the file header says so.
-    const SNAP: usize = 80;
-    let mut cut = bytes[..24].to_vec();
-    cut[16..20].copy_from_slice(&(SNAP as u32).to_le_bytes());
-    let (mut offset, mut records, mut shortened) = (24, 0, 0);
-    while offset + 16 <= bytes.len() {
-        let caplen =
-            u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
-        let keep = caplen.min(SNAP);
-        cut.extend_from_slice(&bytes[offset..offset + 8]);
-        cut.extend_from_slice(&(keep as u32).to_le_bytes());
-        cut.extend_from_slice(&bytes[offset + 12..offset + 16]);
-        cut.extend_from_slice(&bytes[offset + 16..offset + 16 + keep]);
-        shortened += usize::from(caplen > SNAP);
-        records += 1;
-        offset += 16 + caplen;
-    }
+    // As if captured with a snaplen of 80 bytes.
+    let cut = testkit::with_snaplen(&bytes, 80);
+    let records = 48;
+    let shortened = {
+        let mut n = 0;
+        let mut offset = 24;
+        while offset + 16 <= bytes.len() {
+            let caplen =
+                u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
+            n += usize::from(caplen > 80);
+            offset += 16 + caplen;
+        }
+        n
+    };
     let path = dir.join("snap80.pcap");
     std::fs::write(&path, &cut).expect("write");
     let (report, out) = analyze_json(&[&path]);

@@ -6,22 +6,6 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("MEDSENTRY_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("captures").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("MEDSENTRY_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "MEDSENTRY_REQUIRE_CORPUS=1 but the corpus is not at {}",
-        dir.display()
-    );
-    eprintln!("notice: corpus not found at {}; skipping", dir.display());
-    None
-}
-
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_medsentry"))
         .args(args)
@@ -57,7 +41,9 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
 
 #[test]
 fn hl7_messages_are_exactly_those_of_the_ground_truth() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let r = report(&corpus.join("captures/all_scenarios.pcap"), &[]);
     let s = &r["summary"];
     // MSH-9 components 1 and 2: the ACKs carry the trigger of the message they answer.
@@ -128,7 +114,9 @@ fn hl7_messages_are_exactly_those_of_the_ground_truth() {
 
 #[test]
 fn dicom_associations_and_commands_match_the_ground_truth() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let r = report(&corpus.join("captures/all_scenarios.pcap"), &[]);
     let s = &r["summary"];
     assert_eq!(
@@ -226,7 +214,9 @@ fn dicom_associations_and_commands_match_the_ground_truth() {
 
 #[test]
 fn cleartext_credentials_and_insecure_protocols_are_found() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let r = report(&corpus.join("captures/all_scenarios.pcap"), &[]);
     let findings = r["findings"].as_array().unwrap();
     let of = |kind: &str| {
@@ -320,7 +310,9 @@ const PHI: [&str; 14] = [
 
 #[test]
 fn no_patient_data_in_default_output_and_values_with_show_phi() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let dir = corpus.join("captures");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -371,7 +363,9 @@ fn no_patient_data_in_default_output_and_values_with_show_phi() {
 
 #[test]
 fn real_hl7_on_an_unregistered_port_is_found_by_content() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     // nDPI's hl7.pcap: an ADT^A01 v2.3 and its ACK on tcp/6661.
     let r = report(&corpus.join("pcap/ndpi/hl7.pcap"), &[]);
     let flow = &r["flows"][0];
@@ -390,21 +384,11 @@ fn real_hl7_on_an_unregistered_port_is_found_by_content() {
 
 #[test]
 fn snaplen_truncated_capture_reports_no_complete_messages_and_says_why() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let bytes = std::fs::read(corpus.join("captures/hl7.pcap")).unwrap();
-    const SNAP: usize = 80;
-    let mut cut = bytes[..24].to_vec();
-    cut[16..20].copy_from_slice(&(SNAP as u32).to_le_bytes());
-    let mut offset = 24;
-    while offset + 16 <= bytes.len() {
-        let caplen =
-            u32::from_le_bytes(bytes[offset + 8..offset + 12].try_into().unwrap()) as usize;
-        let keep = caplen.min(SNAP);
-        cut.extend_from_slice(&bytes[offset..offset + 8]);
-        cut.extend_from_slice(&(keep as u32).to_le_bytes());
-        cut.extend_from_slice(&bytes[offset + 12..offset + 16 + keep]);
-        offset += 16 + caplen;
-    }
+    let cut = testkit::with_snaplen(&bytes, 80);
     let dir = std::env::temp_dir().join(format!("medsentry-e2e-{}-snap-hl7", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("snap80.pcap");

@@ -3,49 +3,11 @@
 //! `pcap/dicom-generated/` (dcmtk captures, each with the dcmtk client's log saying what happened).
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use capture::PipelineConfig;
 use capture::reassembly::Chunk;
-use capture::{
-    CaptureReader, CollectingConsumer, FlowHandler, FlowInfo, FlowRecord, Pipeline, PipelineConfig,
-};
 use protocols::dicom::{Association, AssociationStatus, DicomConnection, DicomStats};
-
-/// The corpus folder, or `None` (with a notice) when it is absent and not required.
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("MEDSENTRY_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("captures").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("MEDSENTRY_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "MEDSENTRY_REQUIRE_CORPUS=1 but the corpus is not at {}",
-        dir.display()
-    );
-    eprintln!(
-        "notice: corpus not found at {}; skipping DICOM corpus tests",
-        dir.display()
-    );
-    None
-}
-
-#[derive(Default)]
-struct Collect {
-    flows: Vec<(FlowRecord, CollectingConsumer)>,
-}
-
-impl FlowHandler for Collect {
-    type Consumer = CollectingConsumer;
-    fn open(&mut self, _: &FlowInfo) -> CollectingConsumer {
-        CollectingConsumer::default()
-    }
-    fn finish(&mut self, record: FlowRecord, consumer: CollectingConsumer) {
-        self.flows.push((record, consumer));
-    }
-}
 
 /// One TCP flow decoded as DICOM.
 struct Decoded {
@@ -57,18 +19,8 @@ struct Decoded {
 
 /// Reassembles a capture and replays each TCP flow's chunks, in order, into a `DicomConnection`.
 fn decode(path: &Path) -> Vec<Decoded> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = CaptureReader::new(file).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut pipeline = Pipeline::new(PipelineConfig::default(), Collect::default());
-    while let Some(pkt) = reader
-        .next_packet()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    {
-        pipeline.packet(&pkt);
-    }
-    let (collect, _) = pipeline.finish();
-    let mut flows = collect.flows;
-    flows.sort_by_key(|(r, _)| r.id);
+    let (flows, _) =
+        capture::reassemble_file(path, PipelineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
     for (record, consumer) in flows {
         if record.protocol != 6 {
@@ -144,7 +96,9 @@ type Expected = (
 
 #[test]
 fn dicom_pcap_matches_ground_truth() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let decoded = decode(&corpus.join("captures/dicom.pcap"));
     let truth = ground_truth_associations(&corpus);
     assert_eq!(truth.len(), 6, "GROUND_TRUTH.md (a) rows");
@@ -291,7 +245,9 @@ fn dicom_pcap_matches_ground_truth() {
 
 #[test]
 fn dicom_pcap_pdus_match_tshark() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let decoded = decode(&corpus.join("captures/dicom.pcap"));
     let tsv =
         std::fs::read_to_string(corpus.join("captures/tshark_ref/dicom_pdus.tsv")).expect("tsv");
@@ -451,7 +407,9 @@ fn parse_log(text: &str) -> LogTruth {
 
 #[test]
 fn dcmtk_generated_captures_decode_as_their_logs_say() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let dir = corpus.join("pcap/dicom-generated");
     let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("dicom-generated")

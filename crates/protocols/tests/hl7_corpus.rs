@@ -2,36 +2,12 @@
 //! HAPI-style expected parse trees) and real MLLP traffic captured from python-hl7 peers
 //! (`captures/GROUND_TRUTH.md` section (b)) and from nDPI's regression capture.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use capture::reassembly::Chunk;
-use capture::{
-    CaptureReader, CollectingConsumer, Direction, FlowHandler, FlowInfo, FlowRecord, Pipeline,
-    PipelineConfig,
-};
+use capture::{Direction, PipelineConfig};
 use protocols::hl7::{Frame, Hl7Summary, Message, MllpDeframer, Value, parse, summarize};
 use serde_json::Value as Json;
-
-/// The corpus folder, or `None` (with a notice) when it is absent and not required.
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("MEDSENTRY_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("hl7").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("MEDSENTRY_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "MEDSENTRY_REQUIRE_CORPUS=1 but the corpus is not at {}",
-        dir.display()
-    );
-    eprintln!(
-        "notice: corpus not found at {}; skipping HL7 corpus tests",
-        dir.display()
-    );
-    None
-}
 
 fn files_with_ext(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -55,7 +31,9 @@ fn files_with_ext(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
 /// one long MSH segment) parse too, as a tolerant reader should.
 #[test]
 fn every_hl7_file_parses() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let mut files = Vec::new();
     files_with_ext(&corpus.join("hl7"), ".hl7", &mut files);
     assert!(files.len() >= 38, "only {} .hl7 files", files.len());
@@ -200,7 +178,9 @@ fn check_all_fields(name: &str, expected: &Json, msg: &Message<'_>) -> usize {
 /// the first LF) are compared, plus our segment count against the file's non-empty lines.
 #[test]
 fn node_hl7_complete_expected_trees() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let mut files = Vec::new();
     files_with_ext(
         &corpus.join("hl7/node-hl7-complete"),
@@ -358,21 +338,6 @@ fn node_hl7_complete_expected_trees() {
     assert_eq!(msh_only, 7, "LF samples compared on MSH only");
 }
 
-#[derive(Default)]
-struct Collect {
-    flows: Vec<(FlowRecord, CollectingConsumer)>,
-}
-
-impl FlowHandler for Collect {
-    type Consumer = CollectingConsumer;
-    fn open(&mut self, _: &FlowInfo) -> CollectingConsumer {
-        CollectingConsumer::default()
-    }
-    fn finish(&mut self, record: FlowRecord, consumer: CollectingConsumer) {
-        self.flows.push((record, consumer));
-    }
-}
-
 /// One HL7 message seen on the wire.
 struct Seen {
     client_port: u16,
@@ -383,15 +348,8 @@ struct Seen {
 /// Runs a capture through the pipeline and every flow to or from `port` through one MLLP deframer per
 /// direction (gaps and the end of the flow included), parsing and summarising each frame.
 fn hl7_messages(path: &Path, port: u16) -> Vec<Seen> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut reader = CaptureReader::new(file).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut pipeline = Pipeline::new(PipelineConfig::default(), Collect::default());
-    while let Some(pkt) = reader.next_packet().expect("packet") {
-        pipeline.packet(&pkt);
-    }
-    let (collect, _) = pipeline.finish();
-    let mut flows = collect.flows;
-    flows.sort_by_key(|(r, _)| r.id);
+    let (flows, _) =
+        capture::reassemble_file(path, PipelineConfig::default()).unwrap_or_else(|e| panic!("{e}"));
     let mut out = Vec::new();
     for (record, consumer) in flows.iter().filter(|(r, _)| r.server.port == port) {
         let mut deframers = [MllpDeframer::default(), MllpDeframer::default()];
@@ -436,7 +394,9 @@ fn hl7_messages(path: &Path, port: u16) -> Vec<Seen> {
 /// `captures/hl7.pcap`: 16 messages, exactly as GROUND_TRUTH.md section (b) lists them.
 #[test]
 fn captured_mllp_messages_match_ground_truth() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let seen = hl7_messages(&corpus.join("captures/hl7.pcap"), 2575);
     assert_eq!(seen.len(), 16);
 
@@ -577,7 +537,9 @@ fn captured_mllp_messages_match_ground_truth() {
 /// nDPI's `hl7.pcap`: a real ADT^A01 v2.3 (MSH EVN PID NK1 PV1 AL1 AL1) and its ACK, on tcp 6661.
 #[test]
 fn ndpi_capture_adt_and_ack() {
-    let Some(corpus) = corpus() else { return };
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
     let seen = hl7_messages(&corpus.join("pcap/ndpi/hl7.pcap"), 6661);
     assert_eq!(seen.len(), 2);
     let adt = &seen[0].summary;
