@@ -437,3 +437,71 @@ fn big_capture_protocol_counts_equal_its_truth_file() {
     assert_eq!(s["dicom_commands"]["C-STORE-RSP"], 9_106);
     assert_eq!(s["dicom_commands"]["C-ECHO-RQ"], 4_083);
 }
+
+/// Every record of a classic little-endian pcap, as (record bytes including its 16-byte header).
+fn records(pcap: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut offset = 24;
+    while offset + 16 <= pcap.len() {
+        let caplen = u32::from_le_bytes(pcap[offset + 8..offset + 12].try_into().unwrap()) as usize;
+        out.push(&pcap[offset..offset + 16 + caplen]);
+        offset += 16 + caplen;
+    }
+    out
+}
+
+#[test]
+fn retransmitted_and_reordered_segments_never_make_a_second_message() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let bytes = std::fs::read(corpus.join("captures/hl7.pcap")).unwrap();
+    // Every frame longer than a bare ACK (Ethernet + IPv4 + TCP with timestamps = 66 bytes) carries data.
+    // Consecutive data frames of one sender swap places (reordering), then every data frame is sent
+    // twice (retransmission).
+    let is_data = |f: &[u8]| f.len() > 16 + 66;
+    let src_port = |f: &[u8]| u16::from_be_bytes([f[16 + 34], f[16 + 35]]);
+    let mut originals: Vec<&[u8]> = records(&bytes);
+    let mut i = 0;
+    while i + 1 < originals.len() {
+        let (a, b) = (originals[i], originals[i + 1]);
+        if is_data(a) && is_data(b) && src_port(a) == src_port(b) {
+            originals.swap(i, i + 1);
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    let mut frames: Vec<&[u8]> = Vec::new();
+    for f in originals {
+        frames.push(f);
+        if is_data(f) {
+            frames.push(f);
+        }
+    }
+    let mut pcap = bytes[..24].to_vec();
+    for f in &frames {
+        pcap.extend_from_slice(f);
+    }
+    let scratch = testkit::Scratch::new("retransmit-hl7");
+    let path = scratch.path("dup.pcap");
+    std::fs::write(&path, &pcap).unwrap();
+    let r = report(&path, &[]);
+    let s = &r["summary"];
+    assert_eq!(
+        s["hl7_messages_by_type"],
+        serde_json::json!({"ADT^A01": 3, "ORU^R01": 5, "ACK^A01": 3, "ACK^R01": 5})
+    );
+    assert_eq!(r["hl7_messages"].as_array().unwrap().len(), 16);
+    assert!(
+        s["reassembly"]["retransmitted_bytes"].as_u64().unwrap() >= 8_038,
+        "{}",
+        s["reassembly"]
+    );
+    assert!(
+        s["reassembly"]["out_of_order_segments"].as_u64().unwrap() > 0,
+        "{}",
+        s["reassembly"]
+    );
+    assert_eq!(s["reassembly"]["gaps"], 0);
+}
