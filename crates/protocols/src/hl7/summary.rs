@@ -405,8 +405,21 @@ fn device_ids(
                 .map(|v| v.text_capped(MAX_TEXT))
                 .unwrap_or_default()
         };
-        // The same device repeats in every OBX of a message: compare before building the rest.
+        // The same device repeats in every OBX of a message: compare the raw components with what is
+        // known before building any string.
+        let raw = |c| rep.component(c).map_or(&b""[..], |v| v.raw());
+        let (raw_id, raw_universal) = (raw(1), raw(3));
+        if (raw_id.is_empty() && raw_universal.is_empty())
+            || out.iter().any(|d| {
+                d.source == source
+                    && d.id.as_bytes() == raw_id
+                    && d.universal_id.as_bytes() == raw_universal
+            })
+        {
+            continue;
+        }
         let (id, universal_id) = (text(1), text(3));
+        // Escaped values differ raw but may be equal decoded.
         if (id.is_empty() && universal_id.is_empty())
             || out
                 .iter()
