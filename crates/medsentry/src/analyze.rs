@@ -56,7 +56,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let mut ports = PortMap::standard();
     ports.hl7.extend(&args.hl7_port);
     ports.dicom.extend(&args.dicom_port);
-    let analysis = analyze(inputs, Collector::new(ports, args.show_phi), &progress);
+    let analysis = analyze(
+        inputs,
+        Collector::new(ports, args.show_phi, args.max_rows),
+        &progress,
+    );
     progress.finish_and_clear();
     for input in &analysis.inputs {
         if let Some(warning) = &input.warning {

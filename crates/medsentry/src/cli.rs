@@ -40,6 +40,11 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub no_progress: bool,
 
+    /// At most this many rows in the JSON report's `hl7_messages[]` (a capture of days holds millions of
+    /// messages); the summary's counts stay exact and say how many rows were left out.
+    #[arg(long, default_value_t = 1_000_000, value_name = "N")]
+    pub max_rows: usize,
+
     /// Include patient data values (ids, names, birth dates) in the report, for an investigator.
     /// Without it the report names the fields that carried patient data, never their values.
     #[arg(long)]

@@ -16,6 +16,9 @@ use crate::report::{self, DicomOut, FindingOut, FlowOut, Hl7Out};
 #[derive(Default)]
 pub struct EventRows {
     show_phi: bool,
+    max_rows: usize,
+    /// Messages counted but not listed because `hl7_messages[]` reached `--max-rows`.
+    pub hl7_omitted: u64,
     interner: report::Interner,
     pub hl7: Vec<Hl7Out>,
     pub hl7_by_type: BTreeMap<String, u64>,
@@ -29,6 +32,11 @@ impl EventSink for EventRows {
                 self.hl7_by_type
                     .insert(record.summary.message_type.clone(), 1);
             }
+        }
+        if self.hl7.len() >= self.max_rows {
+            // The counts stay exact; only the per-message rows stop, so memory stays bounded.
+            self.hl7_omitted += 1;
+            return;
         }
         self.hl7.push(report::hl7_out(
             flow,
@@ -65,12 +73,13 @@ pub struct Counters {
 }
 
 impl Collector {
-    pub fn new(ports: PortMap, show_phi: bool) -> Collector {
+    pub fn new(ports: PortMap, show_phi: bool, max_rows: usize) -> Collector {
         Collector {
             ports: Rc::new(ports),
             show_phi,
             events: Rc::new(RefCell::new(EventRows {
                 show_phi,
+                max_rows,
                 ..EventRows::default()
             })),
             flows: Vec::new(),

@@ -70,6 +70,8 @@ pub struct Summary {
     pub encrypted_flows: u64,
     pub apps: BTreeMap<&'static str, u64>,
     pub hl7_messages_by_type: BTreeMap<String, u64>,
+    /// Messages counted above but not listed in `hl7_messages[]` (`--max-rows`).
+    pub hl7_messages_omitted: u64,
     pub hl7: Hl7Counters,
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub dicom_commands: BTreeMap<String, u64>,
@@ -337,6 +339,7 @@ impl Report {
                 m
             }),
             hl7_messages_by_type: std::mem::take(&mut events.hl7_by_type),
+            hl7_messages_omitted: events.hl7_omitted,
             hl7: Hl7Counters {
                 unparsed: c.counters.hl7_unparsed,
                 oversized: c.counters.mllp_oversized,

@@ -505,3 +505,20 @@ fn retransmitted_and_reordered_segments_never_make_a_second_message() {
     );
     assert_eq!(s["reassembly"]["gaps"], 0);
 }
+
+#[test]
+fn max_rows_bounds_the_message_list_and_keeps_counts_exact() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let r = report(&corpus.join("captures/hl7.pcap"), &["--max-rows", "5"]);
+    assert_eq!(r["hl7_messages"].as_array().unwrap().len(), 5);
+    assert_eq!(r["summary"]["hl7_messages_omitted"], 11);
+    let total: u64 = r["summary"]["hl7_messages_by_type"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 16);
+}
