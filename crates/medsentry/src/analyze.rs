@@ -13,6 +13,7 @@ use protocols::detect::PortMap;
 
 use crate::cli::{AnalyzeArgs, OutputFormat};
 use crate::collect::Collector;
+use crate::config::Config;
 use crate::report::{InputReport, Report};
 
 /// Captures smaller than this are read without a progress bar.
@@ -23,6 +24,17 @@ const OUTPUT_BUFFER: usize = 1 << 20;
 const PROGRESS_EVERY: u64 = 1 << 16;
 
 pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
+    // Settings first: a bad config file stops the run before any work.
+    let mut ports = PortMap::standard();
+    if let Some(path) = &args.config {
+        let config = Config::load(path)?;
+        ports.hl7.extend(&config.ports.hl7);
+        ports.dicom.extend(&config.ports.dicom);
+        ports.dicom_tls.extend(&config.ports.dicom_tls);
+        ports.hl7_tls.extend(&config.ports.hl7_tls);
+    }
+    ports.hl7.extend(&args.hl7_port);
+    ports.dicom.extend(&args.dicom_port);
     let mut status = 0u8;
     let mut inputs = Vec::new();
     for path in &args.files {
@@ -53,9 +65,6 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             ProgressBar::hidden()
         };
 
-    let mut ports = PortMap::standard();
-    ports.hl7.extend(&args.hl7_port);
-    ports.dicom.extend(&args.dicom_port);
     let analysis = analyze(
         inputs,
         Collector::new(ports, args.show_phi, args.max_rows),

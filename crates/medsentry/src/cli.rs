@@ -50,6 +50,10 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub show_phi: bool,
 
+    /// A TOML policy file (see README: `[ports]` hl7, dicom, dicom_tls, hl7_tls).
+    #[arg(long, value_name = "PATH", env = "MEDSENTRY_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Another TCP port where HL7 over MLLP runs (2575 and 6661 are built in; content is checked anyway).
     #[arg(long, value_name = "PORT")]
     pub hl7_port: Vec<u16>,

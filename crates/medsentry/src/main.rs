@@ -6,6 +6,7 @@
 mod analyze;
 mod cli;
 mod collect;
+mod config;
 mod report;
 mod table;
 

@@ -383,3 +383,44 @@ fn snaplen_truncated_capture_is_decoded_as_far_as_it_goes() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn config_file_adds_ports_and_refuses_unknown_keys() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let scratch = testkit::Scratch::new("config");
+    let good = scratch.path("good.toml");
+    std::fs::write(
+        &good,
+        "[ports]\nhl7 = [6000]\ndicom = [4242]\ndicom_tls = [2763]\n",
+    )
+    .unwrap();
+    let hl7 = corpus.join("captures/hl7.pcap");
+    let out = medsentry(&[
+        "analyze".as_ref(),
+        hl7.as_os_str(),
+        "--config".as_ref(),
+        good.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bad = scratch.path("bad.toml");
+    std::fs::write(&bad, "[ports]\nhl7_port = [6000]\n").unwrap();
+    let out = medsentry(&[
+        "analyze".as_ref(),
+        hl7.as_os_str(),
+        "--config".as_ref(),
+        bad.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("bad.toml") && err.contains("unknown field `hl7_port`"),
+        "{err}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing analysed with a broken config"
+    );
+}
