@@ -503,6 +503,14 @@ mod tests {
     const DOWN: Direction = Direction::ToClient;
     const T: Timestamp = Timestamp(0);
 
+    /// (user name, outcome) of each credential, in order.
+    fn outcomes(credentials: &[Credential]) -> Vec<(&str, LoginOutcome)> {
+        credentials
+            .iter()
+            .map(|c| (c.username.as_str(), c.outcome))
+            .collect()
+    }
+
     #[test]
     fn base64_decodes_with_and_without_padding() {
         assert_eq!(base64_decode(b"YmlvbWVkOmd1ZXNzMTIz"), b"biomed:guess123");
@@ -567,11 +575,7 @@ mod tests {
             b"\r\nLast login: Mon Mar  3 08:12:44 from 127.0.0.1\r\npm8000> ",
         );
         t.close();
-        let got: Vec<(&str, LoginOutcome)> = t
-            .credentials
-            .iter()
-            .map(|c| (c.username.as_str(), c.outcome))
-            .collect();
+        let got = outcomes(&t.credentials);
         assert_eq!(
             got,
             vec![
@@ -590,11 +594,7 @@ mod tests {
         f.data(DOWN, T, b"331 Password required\r\n530 Login incorrect\r\n");
         f.data(UP, T, b"USER anonymous\r\nPASS x\r\n");
         f.data(DOWN, T, b"230 Logged in\r\n");
-        let got: Vec<(&str, LoginOutcome)> = f
-            .credentials
-            .iter()
-            .map(|c| (c.username.as_str(), c.outcome))
-            .collect();
+        let got = outcomes(&f.credentials);
         assert_eq!(
             got,
             vec![
