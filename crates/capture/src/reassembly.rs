@@ -517,6 +517,8 @@ impl HalfStream {
                 _ => {
                     let len = upto - self.next;
                     self.gap(dir, ts, len, consumer);
+                    // Segments buffered right after the hole are in order now.
+                    self.drain(dir, ts, budget, consumer);
                 }
             }
         }
@@ -718,6 +720,27 @@ mod tests {
         // The missing segment shows up late: it is already covered by the gap, so it is not delivered.
         h.seg(4, b"def");
         assert_eq!(h.out.bytes(D), b"abcghi");
+    }
+
+    /// Found by `medsentry synth`'s loss fault: an ACK that ends exactly where buffered data starts
+    /// declared the gap but left the data buffered until the next ACK, so every segment in between
+    /// counted as out of order and HL7 messages after the hole were delivered late.
+    #[test]
+    fn ack_ending_at_buffered_data_delivers_it_at_once() {
+        let mut h = Harness::new();
+        h.syn(0).seg(1, b"abc").seg(7, b"ghi").seg(10, b"jkl");
+        h.ack(7);
+        assert_eq!(
+            h.chunks(),
+            vec![data(b"abc"), Chunk::Gap(D, 3), data(b"ghijkl")]
+        );
+        assert_eq!(h.half.buffered(), 0);
+        h.seg(13, b"mno");
+        assert_eq!(
+            h.half.stats.out_of_order_segments, 2,
+            "only the two segments before the ACK waited"
+        );
+        assert_eq!(h.out.bytes(D), b"abcghijklmno");
     }
 
     #[test]
