@@ -119,6 +119,25 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     Ok(status)
 }
 
+/// Analyses `files` with the built-in ports and returns the report (for `demo`).
+pub fn report_for(files: &[PathBuf], show_phi: bool) -> anyhow::Result<Report> {
+    let mut inputs = Vec::new();
+    for path in files {
+        inputs.push(Input::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+    }
+    let analysis = analyze(
+        inputs,
+        Collector::new(PortMap::standard(), show_phi, 1_000_000),
+        &ProgressBar::hidden(),
+    );
+    Ok(Report::build(
+        analysis.inputs,
+        &analysis.stats,
+        analysis.collector,
+        show_phi,
+    ))
+}
+
 /// One capture file being read.
 struct Input {
     path: PathBuf,

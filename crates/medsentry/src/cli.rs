@@ -16,6 +16,63 @@ pub struct Cli {
 pub enum Command {
     /// Analyse pcap or pcapng captures and print a report.
     Analyze(AnalyzeArgs),
+    /// Write a realistic hospital capture and its ground truth (FILE.truth.json).
+    Synth(SynthArgs),
+    /// Synthesise a hospital's traffic and analyse it: medsentry's job in one command.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    /// The capture to write; the truth goes to FILE.truth.json beside it.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Clinical devices (monitors, pumps, modalities, analysers, gateways, workstations); the
+    /// hospital's servers come on top.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    pub devices: usize,
+
+    /// Minutes of traffic.
+    #[arg(long, default_value_t = 10, value_name = "M")]
+    pub minutes: u32,
+
+    /// Seed: the same arguments and seed give the same bytes.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+
+    /// Capture faults: `none`, `all`, or a list of NAME[=RATE] among retransmit, reorder, loss,
+    /// duplicate, truncate (per data segment), vlan, ipv6 (per device).
+    #[arg(long, default_value = "none", value_name = "LIST")]
+    pub faults: String,
+
+    /// File format.
+    #[arg(long, value_enum, default_value_t = CaptureFormat::Pcap)]
+    pub format: CaptureFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CaptureFormat {
+    Pcap,
+    Pcapng,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Clinical devices in the demo hospital.
+    #[arg(long, default_value_t = 250, value_name = "N")]
+    pub devices: usize,
+
+    /// Minutes of traffic.
+    #[arg(long, default_value_t = 5, value_name = "M")]
+    pub minutes: u32,
+
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+
+    /// Keep the capture, its truth and the JSON report in this folder instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

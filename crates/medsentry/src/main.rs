@@ -7,7 +7,9 @@ mod analyze;
 mod cli;
 mod collect;
 mod config;
+mod demo;
 mod report;
+mod synth;
 mod table;
 
 use std::process::ExitCode;
@@ -18,6 +20,8 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let res = match cli.command {
         cli::Command::Analyze(args) => analyze::run(&args),
+        cli::Command::Synth(args) => synth::run(&args),
+        cli::Command::Demo(args) => demo::run(&args),
     };
     match res {
         Ok(code) => ExitCode::from(code),

@@ -1,1 +1,9 @@
 //! Application payloads, byte for byte as real stacks write them. Pure functions: no I/O, no time.
+pub mod dhcp;
+pub mod dicom;
+pub mod dns;
+pub mod hl7;
+pub mod http;
+pub mod login;
+pub mod ntp;
+pub mod tls;

@@ -1,0 +1,449 @@
+//! End-to-end: `medsentry synth` writes a hospital's capture and its truth; `medsentry analyze` on it
+//! must report exactly what the truth says was generated, for many seeds, sizes and fault mixes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use testkit::Scratch;
+
+fn medsentry(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(args)
+        .output()
+        .expect("run medsentry");
+    assert!(
+        out.status.success(),
+        "medsentry {args:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn synth(
+    path: &Path,
+    devices: usize,
+    minutes: u32,
+    seed: u64,
+    faults: &str,
+    format: &str,
+) -> Value {
+    let p = path.to_str().unwrap();
+    let (d, m, s) = (devices.to_string(), minutes.to_string(), seed.to_string());
+    medsentry(&[
+        "synth",
+        "-o",
+        p,
+        "--devices",
+        &d,
+        "--minutes",
+        &m,
+        "--seed",
+        &s,
+        "--faults",
+        faults,
+        "--format",
+        format,
+    ]);
+    let truth = std::fs::read(format!("{p}.truth.json")).expect("truth file beside the capture");
+    serde_json::from_slice(&truth).expect("truth is JSON")
+}
+
+fn analyze(path: &Path) -> (Value, Vec<u8>) {
+    let out = medsentry(&["analyze", "--format", "json", path.to_str().unwrap()]);
+    (
+        serde_json::from_slice(&out.stdout).expect("report is JSON"),
+        out.stdout,
+    )
+}
+
+/// A JSON object of counts as a map, zero entries left out (the report lists every DICOM outcome, the
+/// truth only those that happened).
+fn counts(v: &Value) -> BTreeMap<String, u64> {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every check of the round trip, with the case named in each message.
+fn round_trip(case: &str, truth: &Value, report: &Value) {
+    let s = &report["summary"];
+    let f = &truth["faults"];
+    assert_eq!(s["packets"], truth["packets"], "{case}: packets");
+    assert_eq!(s["decode_errors"], 0, "{case}: decode errors");
+    assert_eq!(s["flows"], truth["flow_count"], "{case}: flows");
+    assert_eq!(
+        counts(&s["apps"]),
+        counts(&truth["flows_by_app"]),
+        "{case}: flows by application"
+    );
+    assert_eq!(
+        s["encrypted_flows"], truth["encrypted_flows"],
+        "{case}: encrypted flows"
+    );
+    assert_eq!(
+        counts(&s["hl7_messages_by_type"]),
+        counts(&truth["hl7_messages_by_type"]),
+        "{case}: HL7 messages by type"
+    );
+    assert_eq!(
+        counts(&s["dicom_associations"]),
+        counts(&truth["dicom_associations"]),
+        "{case}: DICOM associations"
+    );
+    assert_eq!(
+        counts(&s["dicom_commands"]),
+        counts(&truth["dicom_commands"]),
+        "{case}: DICOM commands"
+    );
+    assert_eq!(
+        s["cleartext_credentials"].as_u64(),
+        Some(truth["credentials"].as_array().unwrap().len() as u64),
+        "{case}: credentials"
+    );
+    // What the capture lost, exactly: one gap per lost segment or truncated frame, their bytes, and
+    // the HL7 messages they cut.
+    let gaps = f["lost_segments"].as_u64().unwrap() + f["truncated_packets"].as_u64().unwrap();
+    assert_eq!(s["reassembly"]["gaps"].as_u64(), Some(gaps), "{case}: gaps");
+    assert_eq!(
+        s["reassembly"]["gap_bytes"], f["gap_bytes"],
+        "{case}: gap bytes"
+    );
+    assert_eq!(
+        s["hl7"]["cut_by_gap"], f["hl7_messages_cut"],
+        "{case}: HL7 messages cut by gaps"
+    );
+    assert_eq!(
+        s["truncated_packets"], f["truncated_packets"],
+        "{case}: truncated packets"
+    );
+    assert_eq!(
+        s["reassembly"]["retransmitted_bytes"], f["retransmitted_bytes"],
+        "{case}: retransmitted bytes"
+    );
+    // Credentials by protocol and user name.
+    let mut want: Vec<(String, String)> = truth["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["protocol"].as_str().unwrap().to_string(),
+                c["username"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    want.sort();
+    let mut got: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "cleartext-credentials")
+        .flat_map(|x| {
+            let flow = x["flow"].as_u64().unwrap();
+            let app = report["flows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"].as_u64() == Some(flow))
+                .map(|f| f["app"].as_str().unwrap().to_string())
+                .unwrap();
+            x["usernames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |u| (app.clone(), u.as_str().unwrap().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, want, "{case}: credentials by protocol and user");
+}
+
+/// Every string in the report, to look for patient values in.
+fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| {
+            out.push(k);
+            strings(x, out)
+        }),
+        _ => {}
+    }
+}
+
+fn assert_no_phi(case: &str, truth: &Value, report: &Value) {
+    let mut all = Vec::new();
+    strings(report, &mut all);
+    let phi = &truth["phi"];
+    let mut checked = 0;
+    for key in ["patient_names", "patient_ids", "birth_dates"] {
+        for value in phi[key].as_array().unwrap() {
+            let value = value.as_str().unwrap();
+            checked += 1;
+            assert!(
+                !all.iter().any(|s| s.contains(value)),
+                "{case}: patient value {value} ({key}) appears in the report"
+            );
+        }
+    }
+    assert!(
+        checked > 10,
+        "{case}: the truth lists the patient values it used"
+    );
+}
+
+/// The property: many seeds, sizes, formats and fault mixes; each round trip exact.
+#[test]
+fn analyze_reports_exactly_what_synth_generated() {
+    let scratch = Scratch::new("synth-round-trip");
+    let cases: &[(usize, u32, u64, &str, &str)] = &[
+        (40, 2, 1, "none", "pcap"),
+        (60, 3, 2, "all", "pcap"),
+        (30, 2, 3, "loss=0.02,truncate=0.01", "pcapng"),
+        (
+            50,
+            2,
+            4,
+            "retransmit=0.05,reorder=0.05,duplicate=0.05",
+            "pcap",
+        ),
+        (25, 4, 5, "vlan=0.5,ipv6=0.5", "pcapng"),
+        (80, 2, 6, "all,loss=0.01", "pcap"),
+        (20, 3, 7, "ipv6=1,vlan=1,truncate=0.02", "pcap"),
+        (45, 2, 8, "reorder=0.1,loss=0.005", "pcapng"),
+    ];
+    for &(devices, minutes, seed, faults, format) in cases {
+        let case = format!(
+            "--devices {devices} --minutes {minutes} --seed {seed} --faults {faults} --format {format}"
+        );
+        let path = scratch.path(&format!("h{seed}.{format}"));
+        let truth = synth(&path, devices, minutes, seed, faults, format);
+        let (report, _) = analyze(&path);
+        round_trip(&case, &truth, &report);
+        assert_no_phi(&case, &truth, &report);
+        assert!(
+            truth["hl7_messages_by_type"]
+                .as_object()
+                .is_some_and(|m| !m.is_empty()),
+            "{case}: some HL7"
+        );
+        assert!(
+            truth["dicom_commands"]
+                .as_object()
+                .is_some_and(|m| !m.is_empty()),
+            "{case}: some DICOM"
+        );
+        if faults.contains("loss") {
+            assert!(
+                truth["faults"]["lost_segments"].as_u64().unwrap() > 0,
+                "{case}: the loss fault lost something"
+            );
+        }
+        std::fs::remove_file(&path).ok();
+    }
+}
+
+#[test]
+fn same_seed_same_bytes_other_seed_other_bytes() {
+    let scratch = Scratch::new("synth-determinism");
+    let (a, b, c) = (
+        scratch.path("a.pcap"),
+        scratch.path("b.pcap"),
+        scratch.path("c.pcap"),
+    );
+    synth(&a, 30, 2, 11, "all", "pcap");
+    synth(&b, 30, 2, 11, "all", "pcap");
+    synth(&c, 30, 2, 12, "all", "pcap");
+    let (ba, bb, bc) = (
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        std::fs::read(&c).unwrap(),
+    );
+    assert!(ba == bb, "same arguments and seed must give the same bytes");
+    assert!(ba != bc, "another seed gives another hospital");
+    let ta = std::fs::read(format!("{}.truth.json", a.display())).unwrap();
+    let tb = std::fs::read(format!("{}.truth.json", b.display())).unwrap();
+    assert_eq!(ta, tb, "and the same truth");
+}
+
+/// tshark reads a synthesised capture without a single warning (checksums verified, TCP analysis on),
+/// and counts the same HL7 messages and DICOM associations as the truth.
+#[test]
+fn tshark_agrees_with_the_truth() {
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
+    let scratch = Scratch::new("synth-tshark");
+    let path = scratch.path("h.pcap");
+    let truth = synth(&path, 40, 2, 21, "vlan=0.3,ipv6=0.3", "pcap");
+    let p = path.to_str().unwrap();
+    let expert = Command::new(tshark)
+        .args([
+            "-r",
+            p,
+            "-q",
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+            "-z",
+            "expert,warn",
+        ])
+        .output()
+        .expect("run tshark");
+    let text = String::from_utf8_lossy(&expert.stdout);
+    let warnings: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "tshark warns about the synthesised capture:\n{text}"
+    );
+
+    // HL7: one line per message with its type. DICOM: A-ASSOCIATE-RQ PDUs (type 1) and their answers.
+    // Lab analysers speak HL7 on 6661, where tshark's heuristic misses the first message of each
+    // connection (it only recognises the stream from the engine's first ACK): decode-as, as for DICOM
+    // on 11112, so both tools look at the same bytes.
+    let fields = Command::new(tshark)
+        .args([
+            "-r",
+            p,
+            "-d",
+            "tcp.port==11112,dicom",
+            "-d",
+            "tcp.port==6661,hl7",
+            "-Y",
+            "hl7 || dicom",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=a",
+            "-E",
+            "aggregator=;",
+            "-e",
+            "hl7.message.type",
+            "-e",
+            "hl7.event.type",
+            "-e",
+            "dicom.pdu.type",
+        ])
+        .output()
+        .expect("run tshark");
+    let mut hl7: BTreeMap<String, u64> = BTreeMap::new();
+    let mut pdus: BTreeMap<String, u64> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&fields.stdout).lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (types, events) = (
+            cols.first().copied().unwrap_or(""),
+            cols.get(1).copied().unwrap_or(""),
+        );
+        for (t, e) in types
+            .split(';')
+            .zip(events.split(';'))
+            .filter(|(t, _)| !t.is_empty())
+        {
+            *hl7.entry(format!("{t}^{e}")).or_default() += 1;
+        }
+        for pdu in cols
+            .get(2)
+            .copied()
+            .unwrap_or("")
+            .split(';')
+            .filter(|x| !x.is_empty())
+        {
+            *pdus.entry(pdu.to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        hl7,
+        counts(&truth["hl7_messages_by_type"]),
+        "tshark's HL7 messages by type"
+    );
+    let assoc = counts(&truth["dicom_associations"]);
+    assert_eq!(
+        pdus.get("0x01").copied().unwrap_or(0),
+        assoc["requested"],
+        "tshark's A-ASSOCIATE-RQ PDUs"
+    );
+    assert_eq!(
+        pdus.get("0x02").copied().unwrap_or(0),
+        assoc["accepted"],
+        "tshark's A-ASSOCIATE-AC PDUs"
+    );
+    assert_eq!(
+        pdus.get("0x03").copied().unwrap_or(0),
+        assoc.get("rejected").copied().unwrap_or(0),
+        "tshark's A-ASSOCIATE-RJ PDUs"
+    );
+}
+
+#[test]
+fn demo_runs_and_checks_itself() {
+    let scratch = Scratch::new("demo");
+    let dir = scratch.path("keep");
+    let out = medsentry(&[
+        "demo",
+        "--devices",
+        "40",
+        "--minutes",
+        "2",
+        "--keep",
+        dir.to_str().unwrap(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "What medsentry saw",
+        "HL7 v2 messages",
+        "DICOM associations",
+        "Risks",
+        "all equal",
+        "medsentry analyze YOUR.pcap",
+    ] {
+        assert!(text.contains(want), "demo output lacks {want:?}:\n{text}");
+    }
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("hospital.pcap.truth.json")).unwrap())
+            .unwrap();
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_no_phi("demo report", &truth, &report);
+    // The demo's own words carry no patient value either.
+    let mut phi = Vec::new();
+    strings(&truth["phi"], &mut phi);
+    assert!(
+        !phi.iter().any(|v| text.contains(v)),
+        "demo output shows a patient value"
+    );
+}
+
+#[test]
+fn bad_synth_arguments_are_one_line_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(["synth", "-o", "/nonexistent-dir/x.pcap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent-dir/x.pcap") && err.lines().count() == 1,
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(["synth", "-o", "x.pcap", "--faults", "lose=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown fault `lose`"));
+}

@@ -1,0 +1,865 @@
+//! The day's schedule: who talks to whom and when. Every device boots with DHCP, resolves its
+//! servers' names, keeps its clock with NTP, then does what its kind does. Plans are light; each
+//! becomes a live session only when the timeline reaches it.
+
+use std::collections::VecDeque;
+
+use crate::apps::{
+    self, DicomAssoc, DicomWork, Exchanges, FtpSession, Hl7Feed, Hl7Link, PumpStatus,
+    TelnetSession, TlsParams, TlsWrap, WebLogin,
+};
+use crate::emit::{Datagram, Planned, UdpSession};
+use crate::hospital::{Device, Hospital, Kind};
+use crate::patients::{self, Patient};
+use crate::payload::{dhcp, dns, ntp, tls};
+use crate::rng::Rng;
+use crate::tcp::{App, Endpoint, SegmentFaults, TcpSession};
+use crate::truth::{Truth, endpoint};
+use crate::wire::{BROADCAST_MAC, Ip, L2L3, multicast_mac_v4};
+
+pub const DOMAIN: &str = "synhosp.example";
+/// Where cloud services live (TEST-NET-3: documentation addresses, never routed).
+const CLOUD_IP: [u8; 4] = [203, 0, 113, 50];
+
+pub struct Plan<'h> {
+    pub hospital: &'h Hospital,
+    pub seed: u64,
+    pub start_us: i64,
+    pub end_us: i64,
+    pub faults: SegmentFaults,
+    pub plans: Vec<Planned>,
+    /// Next ephemeral port per device.
+    ports: Vec<u16>,
+    streams: u64,
+}
+
+fn us(s: f64) -> i64 {
+    (s * 1e6) as i64
+}
+
+impl<'h> Plan<'h> {
+    pub fn new(
+        hospital: &'h Hospital,
+        seed: u64,
+        start_us: i64,
+        minutes: u32,
+        faults: SegmentFaults,
+    ) -> Plan<'h> {
+        let mut rng = Rng::child(seed, 0x9047);
+        let ports = hospital
+            .devices
+            .iter()
+            .map(|d| match d.vendor_spec().vendor_class {
+                "MSFT 5.0" => 49152 + rng.below(8000) as u16,
+                _ => 32768 + rng.below(20000) as u16,
+            })
+            .collect();
+        Plan {
+            hospital,
+            seed,
+            start_us,
+            end_us: start_us + i64::from(minutes) * 60_000_000,
+            faults,
+            plans: Vec::new(),
+            ports,
+            streams: 0,
+        }
+    }
+
+    fn rng(&mut self) -> Rng {
+        self.streams += 1;
+        Rng::child(self.seed, 0x1_0000 + self.streams)
+    }
+
+    fn port(&mut self, d: &Device) -> u16 {
+        let p = &mut self.ports[d.index];
+        let v = *p;
+        *p = if *p >= 60999 { 32768 } else { *p + 1 };
+        v
+    }
+
+    /// A TCP connection from `client` (its preferred address family) to `server:port`.
+    #[allow(clippy::too_many_arguments)]
+    fn tcp(
+        &mut self,
+        at: i64,
+        client: &Device,
+        client_l3: L2L3,
+        server_l3: L2L3,
+        sport: u16,
+        app: Box<dyn App>,
+        flow_app: &'static str,
+        encrypted: bool,
+    ) {
+        let c = Endpoint {
+            l2l3: client_l3,
+            port: self.port(client),
+        };
+        let s = Endpoint {
+            l2l3: server_l3,
+            port: sport,
+        };
+        let rng = self.rng();
+        let faults = self.faults;
+        let end = self.end_us;
+        self.plans.push(Planned {
+            start_us: at,
+            build: Box::new(move |truth: &mut Truth| {
+                Box::new(TcpSession::new(
+                    c, s, at, end, faults, rng, app, flow_app, encrypted, truth,
+                ))
+            }),
+        });
+    }
+
+    fn udp(&mut self, datagrams: Vec<Datagram>) {
+        if let Some(first) = datagrams.first() {
+            let at = first.ts_us;
+            let q: VecDeque<Datagram> = datagrams.into();
+            self.plans.push(Planned {
+                start_us: at,
+                build: Box::new(move |_| Box::new(UdpSession { datagrams: q })),
+            });
+        }
+    }
+
+    /// Builds every plan; `truth` receives the patient values used.
+    pub fn build(&mut self, truth: &mut Truth) {
+        let h = self.hospital;
+        let mut rng = Rng::child(self.seed, 0x7143);
+        // The patients of the day: one per monitored bed, a pool for the lab, ADT and imaging.
+        let pool: Vec<Patient> = (0..(h.devices.len() / 2).max(8))
+            .map(|i| patients::generate(&mut rng, i))
+            .collect();
+        let mut next_patient = 0usize;
+        let mut used: Vec<bool> = vec![false; pool.len()];
+        let take = |i: usize, used: &mut Vec<bool>| {
+            used[i % pool.len()] = true;
+            pool[i % pool.len()].clone()
+        };
+        let kin: Vec<String> = (0..16)
+            .map(|i| patients::generate(&mut rng, 90_000 + i).pn())
+            .collect();
+
+        for d in &h.devices {
+            let mut r = Rng::child(self.seed, 0x2_0000 + d.index as u64);
+            let boot = if d.dhcp {
+                self.start_us + us(r.unit() * 30.0)
+            } else {
+                self.start_us
+            };
+            if d.dhcp {
+                self.dhcp(d, boot, &mut r);
+            }
+            let up = boot + us(0.05 + r.unit() * 0.2);
+            // Name lookups at start, and again when the answers' five-minute TTL runs out.
+            let names: Vec<String> = self
+                .servers_of(d)
+                .iter()
+                .map(|s| s.hostname.clone())
+                .collect();
+            let mut t = up;
+            while t < self.end_us {
+                for n in &names {
+                    self.dns(d, t, n, &mut r);
+                    t += us(0.001 + r.unit() * 0.01);
+                }
+                t += us(300.0 + r.unit() * 5.0);
+            }
+            if d.dhcp || d.kind != Kind::Ntp {
+                let mut t = up + us(1.0 + r.unit() * 3.0);
+                let poll = [64.0, 128.0, 256.0][r.below(3) as usize];
+                while t < self.end_us {
+                    self.ntp(d, t, &mut r);
+                    t += us(poll + r.unit() * 2.0);
+                }
+            }
+            let work = up + us(0.5 + r.unit() * 2.0);
+            match d.kind {
+                Kind::Monitor => {
+                    let p = take(next_patient, &mut used);
+                    next_patient += 1;
+                    self.monitor(d, work, p, &mut r);
+                }
+                Kind::Lab => {
+                    let ps: Vec<Patient> = (0..6)
+                        .map(|k| take(next_patient + k * 7, &mut used))
+                        .collect();
+                    next_patient += 1;
+                    self.lab(d, work, ps, &mut r);
+                }
+                Kind::Ehr => {
+                    let ps: Vec<Patient> = (0..pool.len().min(40))
+                        .map(|k| take(k * 3 + 1, &mut used))
+                        .collect();
+                    self.adt(d, work, ps, kin.clone(), &mut r);
+                }
+                Kind::Pump => self.pump(d, work, &mut r),
+                Kind::Imaging => {
+                    let ps: Vec<Patient> = (0..8)
+                        .map(|k| take(next_patient + k * 5 + 2, &mut used))
+                        .collect();
+                    next_patient += 1;
+                    self.imaging(d, work, ps, &mut r);
+                }
+                Kind::Glucose => self.glucose(d, work, &mut r),
+                Kind::Workstation => self.workstation(d, work, &mut r),
+                _ => {}
+            }
+        }
+        for (i, p) in pool.iter().enumerate() {
+            if used[i] {
+                truth.phi.patient_names.push(p.pn());
+                truth.phi.patient_names.push(p.family.clone());
+                truth.phi.patient_ids.push(p.mrn.clone());
+                truth.phi.birth_dates.push(p.birth_date.clone());
+            }
+        }
+        truth.phi.patient_names.extend(kin);
+        self.plans.sort_by_key(|p| p.start_us);
+    }
+
+    fn servers_of(&self, d: &Device) -> Vec<&'h Device> {
+        let h = self.hospital;
+        let kinds: &[Kind] = match d.kind {
+            Kind::Monitor | Kind::Lab => &[Kind::Hl7Engine],
+            Kind::Pump => &[Kind::PumpServer],
+            Kind::Imaging => &[Kind::Pacs, Kind::Worklist],
+            Kind::Workstation => &[Kind::Ehr],
+            Kind::Ehr => &[Kind::Hl7Engine],
+            _ => &[],
+        };
+        kinds.iter().map(|&k| h.server(k)).collect()
+    }
+
+    fn dhcp(&mut self, d: &Device, t0: i64, r: &mut Rng) {
+        let srv = self.hospital.server(Kind::DhcpDns);
+        let v = d.vendor_spec();
+        let xid = r.next_u32();
+        let ci = dhcp::ClientInfo {
+            mac: d.mac,
+            hostname: &d.hostname,
+            vendor_class: v.vendor_class,
+            param_list: v.params,
+            client_id: v.vendor_class == "MSFT 5.0",
+        };
+        let lease = dhcp::Lease {
+            yiaddr: d.ip4,
+            server: srv.ip4,
+            mask: [255, 255, 0, 0],
+            router: [10, 20, 0, 1],
+            dns: srv.ip4,
+            domain: DOMAIN,
+            lease_secs: 86_400,
+        };
+        let unspecified = L2L3 {
+            mac: d.mac,
+            ip: Ip::V4([0, 0, 0, 0]),
+            vlan: d.vlan,
+        };
+        let server = L2L3 {
+            mac: srv.mac,
+            ip: Ip::V4(srv.ip4),
+            vlan: d.vlan,
+        };
+        let bcast = Ip::V4([255, 255, 255, 255]);
+        let mut t = t0;
+        let mut out = Vec::new();
+        let mut p = Vec::new();
+        dhcp::client(&mut p, dhcp::MessageType::Discover, xid, 0, &ci, None, None);
+        out.push(Datagram {
+            ts_us: t,
+            src: unspecified,
+            sport: 68,
+            dst_mac: BROADCAST_MAC,
+            dst_ip: bcast,
+            dport: 67,
+            app: "dhcp",
+            payload: std::mem::take(&mut p),
+        });
+        t += us(0.002 + r.unit() * 0.01);
+        dhcp::server(&mut p, dhcp::MessageType::Offer, xid, d.mac, &lease);
+        out.push(Datagram {
+            ts_us: t,
+            src: server,
+            sport: 67,
+            dst_mac: BROADCAST_MAC,
+            dst_ip: bcast,
+            dport: 68,
+            app: "dhcp",
+            payload: std::mem::take(&mut p),
+        });
+        t += us(0.001 + r.unit() * 0.005);
+        dhcp::client(
+            &mut p,
+            dhcp::MessageType::Request,
+            xid,
+            0,
+            &ci,
+            Some(d.ip4),
+            Some(srv.ip4),
+        );
+        out.push(Datagram {
+            ts_us: t,
+            src: unspecified,
+            sport: 68,
+            dst_mac: BROADCAST_MAC,
+            dst_ip: bcast,
+            dport: 67,
+            app: "dhcp",
+            payload: std::mem::take(&mut p),
+        });
+        t += us(0.001 + r.unit() * 0.005);
+        dhcp::server(&mut p, dhcp::MessageType::Ack, xid, d.mac, &lease);
+        out.push(Datagram {
+            ts_us: t,
+            src: server,
+            sport: 67,
+            dst_mac: BROADCAST_MAC,
+            dst_ip: bcast,
+            dport: 68,
+            app: "dhcp",
+            payload: p,
+        });
+        self.udp(out);
+    }
+
+    fn dns(&mut self, d: &Device, t: i64, name: &str, r: &mut Rng) {
+        let srv = self.hospital.server(Kind::DhcpDns);
+        let target = self.hospital.devices.iter().find(|x| x.hostname == name);
+        let fqdn = format!("{name}.{DOMAIN}");
+        let me = d.preferred();
+        let server = srv.as_seen_by(&me);
+        let id = r.next_u32() as u16;
+        let sport = self.port(d);
+        let v6 = matches!(me.ip, Ip::V6(_));
+        let mut q = Vec::new();
+        dns::query(&mut q, id, &fqdn, if v6 { 28 } else { 1 });
+        let mut a = Vec::new();
+        match (target, v6) {
+            (Some(x), true) if x.ip6.is_some() => {
+                dns::response_aaaa(&mut a, id, &fqdn, &[x.ip6.unwrap_or_default()], 300)
+            }
+            (Some(x), _) => dns::response_a(&mut a, id, &fqdn, &[x.ip4], 300),
+            (None, _) => dns::response_nxdomain(&mut a, id, &fqdn, if v6 { 28 } else { 1 }),
+        }
+        let t2 = t + us(0.0002 + r.unit() * 0.002);
+        self.udp(vec![
+            Datagram {
+                ts_us: t,
+                src: me,
+                sport,
+                dst_mac: server.mac,
+                dst_ip: server.ip,
+                dport: 53,
+                app: "dns",
+                payload: q,
+            },
+            Datagram {
+                ts_us: t2,
+                src: server,
+                sport: 53,
+                dst_mac: me.mac,
+                dst_ip: me.ip,
+                dport: sport,
+                app: "dns",
+                payload: a,
+            },
+        ]);
+    }
+
+    fn ntp(&mut self, d: &Device, t: i64, r: &mut Rng) {
+        let srv = self.hospital.server(Kind::Ntp);
+        let me = d.v4();
+        let server = srv.as_seen_by(&me);
+        let ntp_ts = |us: i64| -> (u32, u32) {
+            let secs = us.div_euclid(1_000_000) + 2_208_988_800;
+            let frac = ((us.rem_euclid(1_000_000) as u64) << 32) / 1_000_000;
+            (secs as u32, frac as u32)
+        };
+        let mut q = Vec::new();
+        ntp::client(&mut q, ntp_ts(t));
+        let t2 = t + us(0.0003 + r.unit() * 0.001);
+        let mut a = Vec::new();
+        ntp::server(
+            &mut a,
+            2,
+            [10, 20, 0, 1],
+            ntp_ts(t),
+            ntp_ts(t + 100),
+            ntp_ts(t2 - 50),
+        );
+        self.udp(vec![
+            Datagram {
+                ts_us: t,
+                src: me,
+                sport: 123,
+                dst_mac: server.mac,
+                dst_ip: server.ip,
+                dport: 123,
+                app: "ntp",
+                payload: q,
+            },
+            Datagram {
+                ts_us: t2,
+                src: server,
+                sport: 123,
+                dst_mac: me.mac,
+                dst_ip: me.ip,
+                dport: 123,
+                app: "ntp",
+                payload: a,
+            },
+        ]);
+    }
+
+    fn tls_params(
+        &self,
+        stack: tls::ClientStack,
+        server: &Device,
+        alpn: Vec<&'static str>,
+        tls13: bool,
+    ) -> TlsParams {
+        TlsParams {
+            stack,
+            sni: Some(format!("{}.{DOMAIN}", server.hostname)),
+            alpn,
+            server_cn: format!("{}.{DOMAIN}", server.hostname),
+            server_org: "Synthetic General Hospital".into(),
+            issuer_cn: "SynHosp Internal Issuing CA 1".into(),
+            tls13,
+        }
+    }
+
+    fn monitor(&mut self, d: &Device, at: i64, patient: Patient, r: &mut Rng) {
+        let engine = self.hospital.server(Kind::Hl7Engine);
+        let me = d.preferred();
+        let srv = engine.as_seen_by(&me);
+        let v = d.vendor_spec();
+        let v28 = r.chance(0.3);
+        let udi = v28.then(|| {
+            format!(
+                "(01)0088{:010}(21){}",
+                d.index * 7919 % 10_000_000_000,
+                d.serial
+            )
+        });
+        let feed = Hl7Feed::Vitals {
+            equipment_id: format!(
+                "{}^{}^{}",
+                d.serial,
+                v.label.replace(' ', ""),
+                d.model.replace(' ', "_")
+            ),
+            udi,
+            state: apps::initial_vitals(r),
+        };
+        let unit = d
+            .hostname
+            .split('-')
+            .nth(1)
+            .unwrap_or("ICU")
+            .to_ascii_uppercase();
+        let link = Hl7Link::new(
+            feed,
+            d.application.clone(),
+            unit,
+            "ENGINE",
+            if v28 { "2.8" } else { "2.6" },
+            vec![patient],
+            (10_000, 60_000),
+            format!("{}-", d.application),
+        );
+        if r.chance(0.2) {
+            let p = self.tls_params(tls::ClientStack::Embedded, engine, vec![], false);
+            self.tcp(
+                at,
+                d,
+                me,
+                srv,
+                2576,
+                Box::new(TlsWrap::new(Box::new(link), p)),
+                "tls",
+                true,
+            );
+        } else {
+            self.tcp(at, d, me, srv, 2575, Box::new(link), "hl7", false);
+        }
+    }
+
+    fn lab(&mut self, d: &Device, at: i64, ps: Vec<Patient>, r: &mut Rng) {
+        let engine = self.hospital.server(Kind::Hl7Engine);
+        let me = d.preferred();
+        let srv = engine.as_seen_by(&me);
+        let feed = Hl7Feed::Lab {
+            instrument_id: format!("{}^{}", d.serial, d.model.replace(' ', "_")),
+        };
+        let link = Hl7Link::new(
+            feed,
+            d.application.clone(),
+            "LAB".into(),
+            "ENGINE",
+            "2.5.1",
+            ps,
+            (20_000, 120_000),
+            format!("{}-", d.application),
+        );
+        let _ = r;
+        self.tcp(at, d, me, srv, 6661, Box::new(link), "hl7", false);
+    }
+
+    fn adt(&mut self, d: &Device, at: i64, ps: Vec<Patient>, kin: Vec<String>, _r: &mut Rng) {
+        let engine = self.hospital.server(Kind::Hl7Engine);
+        let me = d.v4();
+        let srv = engine.as_seen_by(&me);
+        let link = Hl7Link::new(
+            Hl7Feed::Adt { next_of_kin: kin },
+            "EPIC".into(),
+            "SYNHOSP".into(),
+            "ENGINE",
+            "2.5.1",
+            ps,
+            (2_000, 15_000),
+            "ADT".into(),
+        );
+        self.tcp(at, d, me, srv, 2575, Box::new(link), "hl7", false);
+    }
+
+    fn pump(&mut self, d: &Device, at: i64, r: &mut Rng) {
+        let psrv = self.hospital.server(Kind::PumpServer);
+        let me = d.preferred();
+        let srv = psrv.as_seen_by(&me);
+        let v = d.vendor_spec();
+        let ua = format!(
+            "{}/{} ({})",
+            v.label.replace([' ', '.'], ""),
+            d.software,
+            d.model
+        );
+        let status = PumpStatus::new(
+            d.serial.clone(),
+            d.model,
+            format!("{}.{DOMAIN}", psrv.hostname),
+            ua,
+            (20_000, 90_000),
+            r,
+        );
+        if r.chance(0.4) {
+            let p = self.tls_params(tls::ClientStack::Embedded, psrv, vec!["http/1.1"], false);
+            self.tcp(
+                at,
+                d,
+                me,
+                srv,
+                443,
+                Box::new(TlsWrap::new(Box::new(status), p)),
+                "tls",
+                true,
+            );
+        } else {
+            self.tcp(at, d, me, srv, 80, Box::new(status), "http", false);
+        }
+        // The biomedical engineering workstation services some pumps over their cleartext ports.
+        let biomed = self.hospital.of_kind(Kind::Workstation).next();
+        if let Some(ws) = biomed
+            && r.chance(0.15)
+        {
+            let t = at
+                + us(5.0 + r.unit() * (self.end_us - at - 60_000_000).max(1_000_000) as f64 / 1e6);
+            let ws_l3 = ws.v4();
+            let pump_l3 = L2L3 {
+                vlan: ws_l3.vlan.or(d.vlan),
+                ..d.v4()
+            };
+            let ws_l3 = L2L3 {
+                vlan: pump_l3.vlan,
+                ..ws_l3
+            };
+            let client = endpoint(ws_l3.ip, 0);
+            let server = endpoint(pump_l3.ip, 0);
+            match r.below(3) {
+                0 => {
+                    let app = TelnetSession::new(
+                        format!("{} service console", d.model),
+                        "biomed".into(),
+                        "Biomed#2024".into(),
+                        client,
+                        server,
+                    );
+                    self.tcp(t, ws, ws_l3, pump_l3, 23, Box::new(app), "telnet", false);
+                }
+                1 => {
+                    let app =
+                        FtpSession::new("service".into(), "pump-svc-01".into(), client, server);
+                    self.tcp(t, ws, ws_l3, pump_l3, 21, Box::new(app), "ftp", false);
+                }
+                _ => {
+                    let app = WebLogin::new(
+                        d.ip4.map(|b| b.to_string()).join("."),
+                        "admin".into(),
+                        "admin123".into(),
+                        format!("{} {} - Device Configuration", v.label, d.model),
+                        client,
+                        server,
+                    );
+                    self.tcp(t, ws, ws_l3, pump_l3, 80, Box::new(app), "http", false);
+                }
+            }
+        }
+    }
+
+    fn imaging(&mut self, d: &Device, at: i64, ps: Vec<Patient>, r: &mut Rng) {
+        let pacs = self.hospital.server(Kind::Pacs);
+        let mwl = self.hospital.server(Kind::Worklist);
+        let me = d.preferred();
+        let modality = d.modality.unwrap_or("CT");
+        let v = d.vendor_spec();
+        let use_tls = r.chance(0.15);
+        let identity = r.chance(0.1).then(|| {
+            (
+                format!("{}_svc", modality.to_ascii_lowercase()),
+                "Modality!23".to_string(),
+            )
+        });
+        let (mean_gap_s, lo, hi) = match modality {
+            "CT" => (720.0, 60, 250),
+            "MR" => (1500.0, 80, 240),
+            "US" => (900.0, 10, 40),
+            _ => (360.0, 1, 4),
+        };
+        // A verification at start of day.
+        let mut t = at;
+        self.dicom(
+            d,
+            me,
+            pacs,
+            t,
+            DicomWork::Echo,
+            false,
+            None,
+            None,
+            use_tls,
+            r,
+        );
+        t += us(1.0 + r.unit() * 20.0);
+        let mut study = 0u64;
+        while t < self.end_us {
+            let p = ps[study as usize % ps.len()].clone();
+            study += 1;
+            let wl = DicomWork::Worklist {
+                matches: 1 + r.below(3) as usize,
+                items: vec![p.clone()],
+                accession_base: d.index as u64 * 1000 + study * 10,
+            };
+            self.dicom(d, me, mwl, t, wl, false, None, identity.clone(), false, r);
+            t += us(30.0 + r.unit() * 120.0);
+            if t >= self.end_us {
+                break;
+            }
+            let images = r.range(lo, hi) as usize;
+            let reject = r.chance(0.05);
+            if reject {
+                // A misconfigured destination AE title: rejected, then retried correctly.
+                self.dicom(
+                    d,
+                    me,
+                    pacs,
+                    t,
+                    DicomWork::Store {
+                        images,
+                        patient: p.clone(),
+                        study: 0,
+                    },
+                    true,
+                    None,
+                    identity.clone(),
+                    use_tls,
+                    r,
+                );
+                t += us(2.0 + r.unit() * 5.0);
+            }
+            let abort = r.chance(0.03).then(|| r.below(images as u64) as usize);
+            let study_id = (d.index as u64) << 20 | study;
+            self.dicom(
+                d,
+                me,
+                pacs,
+                t,
+                DicomWork::Store {
+                    images,
+                    patient: p,
+                    study: study_id,
+                },
+                false,
+                abort,
+                identity.clone(),
+                use_tls,
+                r,
+            );
+            let _ = v;
+            t += us(mean_gap_s * (0.3 + 1.4 * r.unit()));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dicom(
+        &mut self,
+        d: &Device,
+        me: L2L3,
+        scp: &Device,
+        at: i64,
+        work: DicomWork,
+        reject: bool,
+        abort: Option<usize>,
+        identity: Option<(String, String)>,
+        use_tls: bool,
+        r: &mut Rng,
+    ) {
+        let srv = scp.as_seen_by(&me);
+        let called = if reject {
+            "PACS_OLD".to_string()
+        } else {
+            scp.application.clone()
+        };
+        let v = d.vendor_spec();
+        let assoc = DicomAssoc::new(
+            d.application.clone(),
+            called,
+            d.modality.unwrap_or("CT"),
+            work,
+            reject,
+            abort,
+            identity,
+            v.label,
+            d.model,
+            d.hostname.to_ascii_uppercase(),
+            d.software,
+            r.next_u64(),
+            endpoint(me.ip, 0),
+            endpoint(srv.ip, 0),
+        );
+        if use_tls {
+            let p = self.tls_params(tls::ClientStack::OpenSsl, scp, vec![], false);
+            self.tcp(
+                at,
+                d,
+                me,
+                srv,
+                2762,
+                Box::new(TlsWrap::new(Box::new(assoc), p)),
+                // DICOM over TLS on its registered port: a DICOM flow, encrypted.
+                "dicom",
+                true,
+            );
+        } else {
+            let port = if scp.kind == Kind::Pacs { 104 } else { 11112 };
+            self.tcp(at, d, me, srv, port, Box::new(assoc), "dicom", false);
+        }
+    }
+
+    fn glucose(&mut self, d: &Device, at: i64, r: &mut Rng) {
+        let gw = self.hospital.server(Kind::Gateway);
+        let me = d.v4();
+        let cloud = L2L3 {
+            mac: gw.mac,
+            ip: Ip::V4(CLOUD_IP),
+            vlan: me.vlan,
+        };
+        let mut t = at;
+        while t < self.end_us {
+            let n = 1 + r.below(3) as usize;
+            let pairs = (0..n)
+                .map(|_| {
+                    (
+                        r.range(2_000, 40_000) as usize,
+                        r.range(200, 800) as usize,
+                        (5, 200),
+                    )
+                })
+                .collect();
+            let p = TlsParams {
+                stack: tls::ClientStack::Embedded,
+                sni: Some(format!(
+                    "poc-{}.cloud.example",
+                    d.vendor_spec()
+                        .label
+                        .to_ascii_lowercase()
+                        .replace([' ', '.'], "")
+                )),
+                alpn: vec![],
+                server_cn: "*.cloud.example".into(),
+                server_org: "Example Cloud Services".into(),
+                issuer_cn: "Example Public CA R3".into(),
+                tls13: false,
+            };
+            self.tcp(
+                t,
+                d,
+                me,
+                cloud,
+                443,
+                Box::new(TlsWrap::new(Box::new(Exchanges::new(pairs)), p)),
+                "tls",
+                true,
+            );
+            t += us(120.0 + r.unit() * 180.0);
+        }
+    }
+
+    fn workstation(&mut self, d: &Device, at: i64, r: &mut Rng) {
+        let ehr = self.hospital.server(Kind::Ehr);
+        let me = d.preferred();
+        let srv = ehr.as_seen_by(&me);
+        if r.chance(0.3) {
+            // Announces itself for DICOM viewers' discovery.
+            let mut p = Vec::new();
+            let host = format!("{}.local", d.hostname);
+            dns::mdns_announce(
+                &mut p,
+                "_dicom._tcp",
+                &d.hostname.to_ascii_uppercase(),
+                &host,
+                11112,
+                &[&format!("model={}", d.model)],
+                d.ip4,
+                120,
+            );
+            let group = [224, 0, 0, 251];
+            self.udp(vec![Datagram {
+                ts_us: at,
+                src: d.v4(),
+                sport: 5353,
+                dst_mac: multicast_mac_v4(group),
+                dst_ip: Ip::V4(group),
+                dport: 5353,
+                app: "mdns",
+                payload: p,
+            }]);
+        }
+        let mut t = at + us(r.unit() * 30.0);
+        while t < self.end_us {
+            let n = 1 + r.below(6) as usize;
+            let pairs = (0..n)
+                .map(|_| {
+                    (
+                        r.range(400, 1_500) as usize,
+                        r.range(2_000, 250_000) as usize,
+                        (200, 8_000),
+                    )
+                })
+                .collect();
+            let p = self.tls_params(tls::ClientStack::Browser, ehr, vec!["h2", "http/1.1"], true);
+            self.tcp(
+                t,
+                d,
+                me,
+                srv,
+                443,
+                Box::new(TlsWrap::new(Box::new(Exchanges::new(pairs)), p)),
+                "tls",
+                true,
+            );
+            t += us(30.0 + r.unit() * 150.0);
+        }
+    }
+}
