@@ -221,7 +221,35 @@ fn analyze_reports_exactly_what_synth_generated() {
         (20, 3, 7, "ipv6=1,vlan=1,truncate=0.02", "pcap"),
         (45, 2, 8, "reorder=0.1,loss=0.005", "pcapng"),
     ];
-    for &(devices, minutes, seed, faults, format) in cases {
+    // `MEDSENTRY_SYNTH_CASES=N` adds N more mixes derived from their index (run by hand: each is a
+    // second or two).
+    let extra: usize = std::env::var("MEDSENTRY_SYNTH_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    const MIXES: [&str; 7] = [
+        "none",
+        "all",
+        "loss=0.01,truncate=0.005,vlan=0.5",
+        "retransmit=0.03,reorder=0.03,duplicate=0.03,ipv6=0.4",
+        "all,loss=0.02",
+        "truncate=0.03,ipv6=1",
+        "all,truncate=0.01,reorder=0.05",
+    ];
+    let more: Vec<(usize, u32, u64, &str, &str)> = (0..extra)
+        .map(|i| {
+            let seed = 1000 + i as u64;
+            let format = if i % 2 == 0 { "pcapng" } else { "pcap" };
+            (
+                15 + (i * 37) % 120,
+                1 + (i % 5) as u32,
+                seed,
+                MIXES[i % MIXES.len()],
+                format,
+            )
+        })
+        .collect();
+    for &(devices, minutes, seed, faults, format) in cases.iter().chain(&more) {
         let case = format!(
             "--devices {devices} --minutes {minutes} --seed {seed} --faults {faults} --format {format}"
         );

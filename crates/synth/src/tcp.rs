@@ -340,7 +340,9 @@ impl TcpSession {
                     p.lost = true;
                     truth.faults.lost_segments += 1;
                     truth.faults.gap_bytes += seg_len;
-                    lost_msg = true;
+                    // An MLLP frame that lost only its final CR is still whole to a reader that
+                    // tolerates a missing CR after the end byte (as ours must): not cut.
+                    lost_msg = start + 1 < len;
                 }
                 Fault::Truncate(j) if j == i => {
                     // Keep the headers and at least one byte of payload; lose at least one.
@@ -350,7 +352,7 @@ impl TcpSession {
                         p.caplen = Some((headers + keep) as u32);
                         truth.faults.truncated_packets += 1;
                         truth.faults.gap_bytes += seg_len - keep;
-                        lost_msg = true;
+                        lost_msg = start + (keep as usize) + 1 < len;
                     }
                 }
                 _ => {}
