@@ -128,6 +128,16 @@ fn round_trip(case: &str, truth: &Value, report: &Value) {
         s["reassembly"]["retransmitted_bytes"], f["retransmitted_bytes"],
         "{case}: retransmitted bytes"
     );
+    // Reordered segments, and those that wait behind a hole until the receiver's ACK passes it.
+    assert_eq!(
+        s["reassembly"]["out_of_order_segments"], f["out_of_order_segments"],
+        "{case}: out-of-order segments"
+    );
+    // Associations whose image data lost a segment: cut, yet every command above still counted.
+    assert_eq!(
+        s["dicom_incomplete"], f["dicom_associations_cut"],
+        "{case}: DICOM associations cut"
+    );
     // Credentials by protocol and user name.
     let mut want: Vec<(String, String)> = truth["credentials"]
         .as_array()
@@ -220,6 +230,8 @@ fn analyze_reports_exactly_what_synth_generated() {
         (80, 2, 6, "all,loss=0.01", "pcap"),
         (20, 3, 7, "ipv6=1,vlan=1,truncate=0.02", "pcap"),
         (45, 2, 8, "reorder=0.1,loss=0.005", "pcapng"),
+        // Enough imaging for the loss fault to reach DICOM image data.
+        (60, 3, 9, "loss=0.004", "pcap"),
     ];
     // `MEDSENTRY_SYNTH_CASES=N` adds N more mixes derived from their index (run by hand: each is a
     // second or two).
@@ -275,6 +287,10 @@ fn analyze_reports_exactly_what_synth_generated() {
                 truth["faults"]["lost_segments"].as_u64().unwrap() > 0,
                 "{case}: the loss fault lost something"
             );
+        }
+        if seed == 9 {
+            let cut = truth["faults"]["dicom_associations_cut"].as_u64().unwrap();
+            assert!(cut > 0, "{case}: the loss fault reached DICOM image data");
         }
         std::fs::remove_file(&path).ok();
     }

@@ -381,6 +381,24 @@ impl DicomAssoc {
     }
 }
 
+/// Byte ranges of `buf` holding data-set fragments of the P-DATA-TF PDUs that start at `from`,
+/// leaving out the first PDU (the attributes an analyser reads) and every PDU and PDV header.
+fn fragment_ranges(buf: &[u8], from: usize) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let mut at = from;
+    let mut first = true;
+    while at + 12 <= buf.len() && buf[at] == 0x04 {
+        let len = u32::from_be_bytes([buf[at + 2], buf[at + 3], buf[at + 4], buf[at + 5]]) as usize;
+        let end = (at + 6 + len).min(buf.len());
+        if !first && at + 12 < end {
+            out.push(((at + 12) as u32, end as u32));
+        }
+        first = false;
+        at = end;
+    }
+    out
+}
+
 pub fn sop_class(modality: &str) -> &'static str {
     match modality {
         "CT" => dicom::CT_IMAGE_STORAGE,
@@ -589,8 +607,10 @@ impl App for DicomAssoc {
                     };
                     let mut ds = Vec::with_capacity(rows as usize * columns as usize * 2 + 2048);
                     dicom::image_dataset(&mut ds, ts, &attrs, self.pattern_seed ^ image as u64);
+                    let data_at = ctx.buf.len();
                     dicom::p_data_dataset(ctx.buf, 1, &ds, MAX_PDU);
                     ctx.truth.dicom_command("C-STORE-RQ");
+                    let lossable = fragment_ranges(ctx.buf, data_at);
                     let gap = if image == 0 {
                         ms(1, 5, ctx.rng)
                     } else {
@@ -599,7 +619,7 @@ impl App for DicomAssoc {
                     return Step::Send {
                         from: Side::Client,
                         delay_us: gap,
-                        tag: Tag::Fixed,
+                        tag: Tag::Dicom(lossable),
                     };
                 }
                 dicom::c_store_rsp(ctx.buf, 1, self.msg_id, sop, &iuid, 0);

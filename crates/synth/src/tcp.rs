@@ -38,6 +38,10 @@ pub enum Tag {
     /// One MLLP-framed HL7 message of this type: if the capture loses part of it, the analyser must
     /// count it as cut by a gap and not as a message.
     Hl7(String),
+    /// DICOM P-DATA whose loss the truth can state: only inside these byte ranges of the message
+    /// (image data fragments, away from PDU headers and the data set's first PDU), so the reader
+    /// skips to the PDU's end, the association is counted as cut, and every command still counts.
+    Dicom(Vec<(u32, u32)>),
 }
 
 /// The next thing an application does on the connection.
@@ -127,6 +131,8 @@ pub struct TcpSession {
     /// Index of this connection in the truth's flow list.
     flow: usize,
     encrypted: bool,
+    /// A fault has already cut this DICOM association.
+    dicom_cut: bool,
 }
 
 impl TcpSession {
@@ -178,6 +184,7 @@ impl TcpSession {
             done: false,
             flow,
             encrypted,
+            dicom_cut: false,
         }
     }
 
@@ -298,9 +305,32 @@ impl TcpSession {
                 fault = match kind {
                     0 => Fault::Retransmit(i),
                     1 if nseg >= 2 => Fault::Reorder(i.min(nseg - 2)),
+                    2 | 4 if let Tag::Dicom(ranges) = &tag => {
+                        let mss = self.mss;
+                        let inside = |j: usize| {
+                            let (a, b) = (j * mss, ((j + 1) * mss).min(len));
+                            ranges
+                                .iter()
+                                .any(|&(lo, hi)| a >= lo as usize && b <= hi as usize)
+                        };
+                        let eligible: Vec<usize> = (1..nseg).filter(|&j| inside(j)).collect();
+                        match eligible.len() {
+                            0 => Fault::None,
+                            n => {
+                                let j = eligible[self.rng.below(n as u64) as usize];
+                                if kind == 2 {
+                                    Fault::Loss(j)
+                                } else {
+                                    Fault::Truncate(j)
+                                }
+                            }
+                        }
+                    }
                     2 if lossable && nseg >= 2 => {
                         Fault::Loss(1 + self.rng.below(nseg as u64 - 1) as usize)
                     }
+                    // A message in one segment can vanish whole: the reader never sees its start.
+                    2 if lossable => Fault::Loss(0),
                     3 => Fault::Duplicate(i),
                     4 if lossable => Fault::Truncate(i),
                     _ => Fault::None,
@@ -316,6 +346,7 @@ impl TcpSession {
         let mut t = t0;
         let mut max_ts = t0;
         let mut lost_msg = false;
+        let mut lost_whole = false;
         for i in 0..nseg {
             let start = i * self.mss;
             let end = (start + self.mss).min(len);
@@ -343,6 +374,9 @@ impl TcpSession {
                     // An MLLP frame that lost only its final CR is still whole to a reader that
                     // tolerates a missing CR after the end byte (as ours must): not cut.
                     lost_msg = start + 1 < len;
+                    if nseg == 1 {
+                        lost_whole = true;
+                    }
                 }
                 Fault::Truncate(j) if j == i => {
                     // Keep the headers and at least one byte of payload; lose at least one.
@@ -472,8 +506,14 @@ impl TcpSession {
         }
         self.pending.extend(all);
 
+        if matches!(tag, Tag::Dicom(_)) && lost_msg && !self.dicom_cut {
+            self.dicom_cut = true;
+            truth.faults.dicom_associations_cut += 1;
+        }
         if let Tag::Hl7(t) = tag {
-            if lost_msg {
+            if lost_whole {
+                truth.faults.hl7_messages_unseen += 1;
+            } else if lost_msg {
                 truth.faults.hl7_messages_cut += 1;
             } else {
                 *truth.hl7_messages_by_type.entry(t).or_default() += 1;

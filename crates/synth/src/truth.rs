@@ -136,6 +136,10 @@ pub struct FaultTruth {
     pub gap_bytes: u64,
     /// HL7 messages a gap cut: not messages for the analyser.
     pub hl7_messages_cut: u64,
+    /// HL7 messages (one segment each) the capture lost whole: the analyser cannot know of them.
+    pub hl7_messages_unseen: u64,
+    /// DICOM associations a gap cut (inside an image's data: every command still counts).
+    pub dicom_associations_cut: u64,
     pub vlan_devices: u64,
     pub ipv6_devices: u64,
 }
