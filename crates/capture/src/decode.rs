@@ -129,6 +129,16 @@ pub struct IpPacket<'a> {
     pub transport: Transport<'a>,
     /// The capture holds fewer bytes than the headers say (snaplen), or than the original frame.
     pub truncated: bool,
+    /// Source and destination MAC of the Ethernet header right before this IP header (an SLL
+    /// header gives the source only); `None` for links without MAC addresses.
+    pub macs: Option<LinkAddrs>,
+}
+
+/// The link-layer addresses of a frame: a device's own MAC when it is on the captured segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkAddrs {
+    pub src: [u8; 6],
+    pub dst: Option<[u8; 6]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,10 +259,32 @@ pub fn decode(link: LinkType, frame: &[u8], orig_len: u32) -> Result<Decoded<'_>
         Net::V4 | Net::Any => decode_ipv4(bytes)?,
     };
     pkt.vlan = vlan;
+    pkt.macs = link_addrs(link, frame);
     if len64(frame.len()) < u64::from(orig_len) {
         pkt.truncated = true;
     }
     Ok(Decoded::Ip(pkt))
+}
+
+/// MAC addresses of an Ethernet frame, or the sender's of a Linux cooked (SLL) one.
+fn link_addrs(link: LinkType, frame: &[u8]) -> Option<LinkAddrs> {
+    match link.0 {
+        1 => Some(LinkAddrs {
+            src: array::<6>(frame, 6)?,
+            dst: Some(array::<6>(frame, 0)?),
+        }),
+        // SLL: packet type, ARPHRD type, address length, 8 address bytes.
+        113 if be16(frame, 2) == Some(1) && be16(frame, 4) == Some(6) => Some(LinkAddrs {
+            src: array::<6>(frame, 6)?,
+            dst: None,
+        }),
+        // SLL2: protocol, reserved, ifindex, ARPHRD type, packet type, address length, address.
+        276 if be16(frame, 8) == Some(1) && frame.get(11) == Some(&6) => Some(LinkAddrs {
+            src: array::<6>(frame, 12)?,
+            dst: None,
+        }),
+        _ => None,
+    }
 }
 
 fn strip_link<'a>(
@@ -437,6 +469,7 @@ fn decode_ipv4(b: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
     };
 
     Ok(IpPacket {
+        macs: None,
         vlan: [0; 2],
         src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
         dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
@@ -521,6 +554,7 @@ fn decode_ipv6(b: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
     };
 
     Ok(IpPacket {
+        macs: None,
         vlan: [0; 2],
         src: IpAddr::V6(Ipv6Addr::from(src)),
         dst: IpAddr::V6(Ipv6Addr::from(dst)),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::decode::{TcpFlags, TcpSegment};
+use crate::decode::{LinkAddrs, TcpFlags, TcpSegment};
 use crate::reassembly::{
     BufferBudget, Direction, EndReason, HalfStream, ReassemblyConfig, ReassemblyStats,
     StreamConsumer,
@@ -130,6 +130,10 @@ pub struct FlowRecord {
     pub reassembly: [ReassemblyStats; 2],
     /// Packets of this flow cut short by the capture's snaplen.
     pub truncated_packets: u64,
+    /// Indexed by [`Direction::index`]: the client's and the server's MAC, from the first frame that
+    /// showed each (as source, or as a unicast destination). A host off the captured segment shows
+    /// its router's MAC here.
+    pub macs: [Option<[u8; 6]>; 2],
 }
 
 impl FlowRecord {
@@ -139,6 +143,21 @@ impl FlowRecord {
 
     pub fn total_bytes(&self) -> u64 {
         self.bytes[0] + self.bytes[1]
+    }
+}
+
+/// Records the MACs a frame of direction `d` shows, where they are not known yet: its source is the
+/// sender's; a unicast destination is the receiver's (group addresses name no host).
+fn note_macs(macs: &mut [Option<[u8; 6]>; 2], d: usize, link: Option<LinkAddrs>) {
+    let Some(l) = link else { return };
+    if macs[d].is_none() && l.src[0] & 1 == 0 {
+        macs[d] = Some(l.src);
+    }
+    if let Some(dst) = l.dst
+        && macs[1 - d].is_none()
+        && dst[0] & 1 == 0
+    {
+        macs[1 - d] = Some(dst);
     }
 }
 
@@ -261,6 +280,8 @@ pub struct FlowTable<H: FlowHandler> {
     now: Timestamp,
     last_sweep: Timestamp,
     handler: H,
+    /// Link-layer addresses of the packet about to be given to `tcp` or `datagram`.
+    link: Option<LinkAddrs>,
 }
 
 impl<H: FlowHandler> FlowTable<H> {
@@ -284,6 +305,7 @@ impl<H: FlowHandler> FlowTable<H> {
             now: Timestamp(i64::MIN),
             last_sweep: Timestamp(i64::MIN),
             handler,
+            link: None,
         }
     }
 
@@ -329,6 +351,7 @@ impl<H: FlowHandler> FlowTable<H> {
         wire_len: u32,
         truncated: bool,
     ) {
+        let link = self.link.take();
         self.advance(ts);
         let a = Endpoint {
             ip: src,
@@ -376,6 +399,7 @@ impl<H: FlowHandler> FlowTable<H> {
             Direction::ToClient
         };
         let d = dir.index();
+        note_macs(&mut e.record.macs, d, link);
         e.record.packets[d] += 1;
         e.record.bytes[d] += u64::from(wire_len);
         e.record.payload_bytes[d] += seg.payload.len() as u64;
@@ -455,6 +479,12 @@ impl<H: FlowHandler> FlowTable<H> {
             self.stats.peak_buffered_bytes.max(self.budget.used as u64);
     }
 
+    /// The MAC addresses of the next packet given to [`Self::tcp`] or [`Self::datagram`] (they apply
+    /// to that one packet only).
+    pub fn set_link(&mut self, link: Option<LinkAddrs>) {
+        self.link = link;
+    }
+
     /// One UDP datagram, or any other IP packet (`ports` zero for protocols without ports).
     #[allow(clippy::too_many_arguments)]
     pub fn datagram(
@@ -468,6 +498,7 @@ impl<H: FlowHandler> FlowTable<H> {
         wire_len: u32,
         truncated: bool,
     ) {
+        let link = self.link.take();
         self.advance(ts);
         let key = FlowKey::new(vlan, protocol, src, dst);
         let idx = match self.lookup(&key) {
@@ -487,6 +518,7 @@ impl<H: FlowHandler> FlowTable<H> {
             Direction::ToClient
         };
         let d = dir.index();
+        note_macs(&mut e.record.macs, d, link);
         e.record.packets[d] += 1;
         e.record.bytes[d] += u64::from(wire_len);
         e.record.payload_bytes[d] += payload.len() as u64;
@@ -623,6 +655,7 @@ impl<H: FlowHandler> FlowTable<H> {
                 end: EndReason::EndOfCapture,
                 reassembly: [ReassemblyStats::default(); 2],
                 truncated_packets: 0,
+                macs: [None; 2],
             },
             consumer,
             streams: [HalfStream::default(), HalfStream::default()],

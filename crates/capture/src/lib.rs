@@ -14,7 +14,7 @@ pub mod reader;
 pub mod reassembly;
 pub mod time;
 
-pub use decode::LinkType;
+pub use decode::{LinkAddrs, LinkType};
 pub use flow::{
     CollectingHandler, Endpoint, FlowConfig, FlowHandler, FlowInfo, FlowKey, FlowRecord, FlowTable,
     TcpState,

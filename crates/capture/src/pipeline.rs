@@ -186,6 +186,7 @@ impl<H: FlowHandler> Pipeline<H> {
             }
             return;
         }
+        self.flows.set_link(ip.macs);
         match &ip.transport {
             Transport::Tcp(seg) => {
                 self.stats.tcp += 1;

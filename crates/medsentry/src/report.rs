@@ -223,6 +223,30 @@ pub struct EndpointOut {
     #[serde(serialize_with = "display")]
     pub ip: IpAddr,
     pub port: u16,
+    /// The MAC its frames carried (a router's for a host off the captured segment).
+    #[serde(serialize_with = "mac_opt", skip_serializing_if = "Option::is_none")]
+    pub mac: Option<[u8; 6]>,
+}
+
+/// A MAC address as `aa:bb:cc:dd:ee:ff`.
+pub struct Mac(pub [u8; 6]);
+
+impl std::fmt::Display for Mac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
+}
+
+fn mac_opt<S: serde::Serializer>(m: &Option<[u8; 6]>, s: S) -> Result<S::Ok, S::Error> {
+    match m {
+        Some(m) => s.collect_str(&Mac(*m)),
+        None => s.serialize_none(),
+    }
 }
 
 /// Timestamps as RFC 3339 strings, formatted on the stack.
@@ -400,10 +424,12 @@ pub fn flow_out(f: &FlowRecord, session: &FlowSession) -> FlowOut {
         client: EndpointOut {
             ip: f.client.ip,
             port: f.client.port,
+            mac: f.macs[s],
         },
         server: EndpointOut {
             ip: f.server.ip,
             port: f.server.port,
+            mac: f.macs[c],
         },
         app: session.app.as_str(),
         app_source: session.app_source.as_str(),

@@ -177,6 +177,37 @@ fn round_trip(case: &str, truth: &Value, report: &Value) {
     assert_eq!(got, want, "{case}: credentials by protocol and user");
 }
 
+/// Each flow endpoint that is a device of the truth shows that device's MAC (all devices share the
+/// captured segment; the cloud service is reached through the gateway, whose MAC it shows).
+fn macs_match(case: &str, truth: &Value, report: &Value) {
+    let mut mac_of = BTreeMap::new();
+    for d in truth["devices"].as_array().unwrap() {
+        mac_of.insert(
+            d["ipv4"].as_str().unwrap().to_string(),
+            d["mac"].as_str().unwrap().to_string(),
+        );
+        if let Some(v6) = d["ipv6"].as_str() {
+            mac_of.insert(v6.to_string(), d["mac"].as_str().unwrap().to_string());
+        }
+    }
+    let mut checked = 0;
+    for f in report["flows"].as_array().unwrap() {
+        for side in ["client", "server"] {
+            let e = &f[side];
+            if let Some(mac) = mac_of.get(e["ip"].as_str().unwrap()) {
+                assert_eq!(
+                    e["mac"].as_str(),
+                    Some(mac.as_str()),
+                    "{case}: MAC of {side} {}",
+                    e["ip"]
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0, "{case}: some endpoints are devices");
+}
+
 /// Every string in the report, to look for patient values in.
 fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
@@ -269,6 +300,7 @@ fn analyze_reports_exactly_what_synth_generated() {
         let truth = synth(&path, devices, minutes, seed, faults, format);
         let (report, _) = analyze(&path);
         round_trip(&case, &truth, &report);
+        macs_match(&case, &truth, &report);
         assert_no_phi(&case, &truth, &report);
         assert!(
             truth["hl7_messages_by_type"]
