@@ -2,11 +2,13 @@
 //! its parsers found into report rows, so parser state is freed as the capture goes.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use capture::{FlowHandler, FlowInfo, FlowRecord};
+use capture::{Direction, FlowHandler, FlowInfo, FlowRecord};
 use detect::FlowView;
+use inventory::{Inventory, Subject};
+use protocols::detect::App;
 use protocols::detect::PortMap;
 use protocols::session::{EventSink, FlowSession, Hl7Record, SharedSink};
 
@@ -22,10 +24,73 @@ pub struct EventRows {
     interner: report::Interner,
     pub hl7: Vec<Hl7Out>,
     pub hl7_by_type: BTreeMap<String, u64>,
+    /// Identity evidence from HL7 messages, per open flow, until the flow ends.
+    hl7_identity: HashMap<u64, Hl7Identity>,
+}
+
+/// What HL7 messages said about their sender, per direction of a flow (a few values each).
+#[derive(Default)]
+struct Hl7Identity {
+    /// (field, value) pairs, at most [`MAX_HL7_IDENTITY`] per direction.
+    facts: [Vec<(&'static str, String)>; 2],
+}
+
+const MAX_HL7_IDENTITY: usize = 16;
+
+/// LOINC codes of vital signs (heart rate, SpO2, blood pressures, respiration, temperature): a sender of
+/// these is a monitor or a gateway in front of monitors.
+const VITAL_SIGN_CODES: [&str; 9] = [
+    "8867-4", "59408-5", "2708-6", "8480-6", "8462-4", "8478-0", "9279-1", "8310-5", "20564-1",
+];
+
+impl Hl7Identity {
+    fn add(&mut self, dir: Direction, field: &'static str, value: &str) {
+        let v = &mut self.facts[dir.index()];
+        if value.is_empty()
+            || v.len() >= MAX_HL7_IDENTITY
+            || v.iter().any(|(f, x)| *f == field && x == value)
+        {
+            return;
+        }
+        v.push((field, value.to_string()));
+    }
 }
 
 impl EventSink for EventRows {
     fn hl7(&mut self, flow: u64, record: Hl7Record) {
+        let m = &record.summary;
+        let id = self.hl7_identity.entry(flow).or_default();
+        id.add(
+            record.dir,
+            "hl7.sending_application",
+            &m.sending_application,
+        );
+        id.add(record.dir, "hl7.sending_facility", &m.sending_facility);
+        for d in &m.device_ids {
+            let field = if d.source == "OBX-18" {
+                "hl7.equipment_id"
+            } else {
+                "hl7.udi"
+            };
+            id.add(record.dir, field, &d.id);
+        }
+        let role = if m.message_type.starts_with("ACK") {
+            "receiver"
+        } else if m.message_type.starts_with("ADT") {
+            "adt-sender"
+        } else if m.message_type.starts_with("ORU") {
+            if m.observations
+                .iter()
+                .any(|o| VITAL_SIGN_CODES.contains(&o.code()))
+            {
+                "vitals-sender"
+            } else {
+                "lab-sender"
+            }
+        } else {
+            ""
+        };
+        id.add(record.dir, "hl7.role", role);
         match self.hl7_by_type.get_mut(&record.summary.message_type) {
             Some(n) => *n += 1,
             None => {
@@ -58,6 +123,8 @@ pub struct Collector {
     pub dicom_commands: BTreeMap<String, u64>,
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub counters: Counters,
+    pub inventory: Inventory,
+    pub rules: inventory::Rules,
 }
 
 /// Application-layer totals for the summary.
@@ -91,6 +158,8 @@ impl Collector {
                 .map(|k| (k, 0))
                 .collect(),
             counters: Counters::default(),
+            inventory: Inventory::new(),
+            rules: inventory::Rules::builtin(),
         }
     }
 }
@@ -144,6 +213,86 @@ impl FlowHandler for Collector {
         for f in detect::flow_findings(&view, self.show_phi) {
             self.findings.push(report::finding_out(&f));
         }
+        self.identity(&record, &session);
         self.flows.push(report::flow_out(&record, &session));
     }
 }
+
+impl Collector {
+    /// Identity evidence from a finished flow: which MAC each address used, what its parsers learnt
+    /// about each end, and the roles the flow shows.
+    fn identity(&mut self, record: &FlowRecord, session: &FlowSession) {
+        let ts = record.first_seen.0;
+        let (client, server) = (record.client.ip, record.server.ip);
+        let inv = &mut self.inventory;
+        inv.saw(ts, client, record.macs[0]);
+        inv.saw(ts, server, record.macs[1]);
+        let answered = record.packets[Direction::ToClient.index()] > 0;
+        let service = match session.app {
+            App::Dns if record.server.port == 53 && answered => Some("dns-server"),
+            App::Dhcp if record.server.port == 67 && answered => Some("dhcp-server"),
+            App::Ntp if answered => Some("ntp-server"),
+            App::Tls if record.server.port == 443 && answered => Some("https-server"),
+            _ => None,
+        };
+        if let Some(s) = service {
+            inv.observe(ts, Subject::Ip(server), "service", s);
+        }
+        // DHCP servers answer to the broadcast address: the one end with port 67 and an address is it.
+        if session.app == App::Dhcp && record.client.port == 67 && record.packets[0] > 0 {
+            inv.observe(ts, Subject::Ip(client), "service", "dhcp-server");
+        }
+        let results = &session.results;
+        if let Some(ua) = &results.http_user_agent {
+            inv.observe(ts, Subject::Ip(client), "http.user_agent", ua);
+        }
+        if let Some(sv) = &results.http_server {
+            inv.observe(ts, Subject::Ip(server), "http.server", sv);
+        }
+        for a in &results.dicom {
+            let at = a.requested_at.0;
+            inv.observe(at, Subject::Ip(client), "dicom.ae", &a.calling_ae);
+            if let Some(u) = &a.implementation_class_uid {
+                inv.observe(at, Subject::Ip(client), "dicom.implementation_class_uid", u);
+            }
+            if let Some(v) = &a.implementation_version {
+                inv.observe(at, Subject::Ip(client), "dicom.implementation_version", v);
+            }
+            if !a.accepted {
+                continue;
+            }
+            inv.observe(at, Subject::Ip(server), "dicom.ae", &a.called_ae);
+            if let Some(u) = &a.ac_implementation_class_uid {
+                inv.observe(at, Subject::Ip(server), "dicom.implementation_class_uid", u);
+            }
+            if let Some(v) = &a.ac_implementation_version {
+                inv.observe(at, Subject::Ip(server), "dicom.implementation_version", v);
+            }
+            if a.command_counts.contains_key("C-STORE-RQ") {
+                inv.observe(at, Subject::Ip(client), "dicom.role", "store-scu");
+                inv.observe(at, Subject::Ip(server), "dicom.role", "store-scp");
+                for m in &a.modalities {
+                    inv.observe(at, Subject::Ip(client), "dicom.modality", m);
+                }
+            }
+            let worklist = a
+                .proposed_contexts
+                .iter()
+                .any(|c| c.abstract_syntax == MODALITY_WORKLIST_FIND);
+            if worklist && a.command_counts.contains_key("C-FIND-RQ") {
+                inv.observe(at, Subject::Ip(client), "dicom.role", "worklist-scu");
+                inv.observe(at, Subject::Ip(server), "dicom.role", "worklist-scp");
+            }
+        }
+        let hl7 = self.events.borrow_mut().hl7_identity.remove(&record.id);
+        if let Some(h) = hl7 {
+            for (dir, ip) in [(Direction::ToServer, client), (Direction::ToClient, server)] {
+                for (field, value) in &h.facts[dir.index()] {
+                    inv.observe(ts, Subject::Ip(ip), field, value);
+                }
+            }
+        }
+    }
+}
+
+const MODALITY_WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";

@@ -22,7 +22,8 @@ pub struct Report {
     pub inputs: Vec<InputReport>,
     pub summary: Summary,
     pub flows: Vec<FlowOut>,
-    pub devices: Vec<serde_json::Value>,
+    /// The device inventory: one entry per device seen, by category then id.
+    pub devices: Vec<DeviceOut>,
     pub hl7_messages: Vec<Hl7Out>,
     pub dicom_associations: Vec<DicomOut>,
     pub findings: Vec<FindingOut>,
@@ -300,14 +301,124 @@ pub struct TcpOut {
     pub overlap_conflicts: u64,
 }
 
+#[derive(Debug, Serialize)]
+pub struct DeviceOut {
+    pub id: String,
+    pub ips: Vec<String>,
+    pub mac: Option<String>,
+    pub vendor: Option<String>,
+    pub hostname: Option<String>,
+    pub model: Option<String>,
+    pub category: String,
+    pub criticality: String,
+    pub role: Option<String>,
+    pub modality: Option<String>,
+    pub software: Vec<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// How each field was decided: value, confidence, rule, its reason, and the evidence.
+    pub decided: BTreeMap<&'static str, DecidedOut>,
+    pub evidence: Vec<EvidenceOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DecidedOut {
+    pub value: String,
+    pub confidence: f32,
+    pub rule: String,
+    pub reason: String,
+    pub evidence: EvidenceOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvidenceOut {
+    /// Where it came from: `mac`, `dhcp`, `dns`, `tls`, `http`, `dicom`, `hl7`, `service`, ...
+    pub source: String,
+    pub field: String,
+    pub value: String,
+}
+
+fn evidence_out(field: &str, value: &str) -> EvidenceOut {
+    EvidenceOut {
+        source: field.split('.').next().unwrap_or(field).to_string(),
+        field: field.to_string(),
+        value: value.to_string(),
+    }
+}
+
+fn ns_rfc3339(ns: i64) -> String {
+    Timestamp(ns)
+        .format_rfc3339(&mut [0; capture::time::RFC3339_LEN])
+        .to_string()
+}
+
+/// The inventory as report rows, most critical categories first.
+pub fn devices_out(devices: Vec<inventory::Device>) -> Vec<DeviceOut> {
+    let mut out: Vec<DeviceOut> = devices
+        .into_iter()
+        .map(|d| {
+            let field = |k: &str| d.get(k).map(str::to_string);
+            DeviceOut {
+                id: d.id.clone(),
+                ips: d.ips.iter().map(|i| i.to_string()).collect(),
+                mac: d.mac.map(|m| Mac(m).to_string()),
+                vendor: field("vendor"),
+                hostname: field("hostname"),
+                model: field("model"),
+                category: d.category().to_string(),
+                criticality: field("criticality").unwrap_or_else(|| "business".into()),
+                role: field("role"),
+                modality: field("modality"),
+                software: field("software").into_iter().collect(),
+                first_seen: ns_rfc3339(d.first_ns),
+                last_seen: ns_rfc3339(d.last_ns),
+                decided: d
+                    .fields
+                    .iter()
+                    .map(|(k, a)| {
+                        (
+                            *k,
+                            DecidedOut {
+                                value: a.value.clone(),
+                                confidence: a.confidence,
+                                rule: a.rule.clone(),
+                                reason: a.reason.clone(),
+                                evidence: evidence_out(&a.evidence_field, &a.evidence_value),
+                            },
+                        )
+                    })
+                    .collect(),
+                evidence: d
+                    .evidence
+                    .iter()
+                    .map(|e| evidence_out(&e.field, &e.value))
+                    .collect(),
+            }
+        })
+        .collect();
+    let rank = |c: &str| {
+        inventory::rules::CATEGORIES
+            .iter()
+            .position(|(k, _)| *k == c)
+            .unwrap_or(99)
+    };
+    out.sort_by(|a, b| {
+        rank(&a.category)
+            .cmp(&rank(&b.category))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    out
+}
+
 impl Report {
     pub fn build(
         inputs: Vec<InputReport>,
         stats: &PipelineStats,
-        c: Collector,
+        mut c: Collector,
         show_phi: bool,
     ) -> Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
+        let devices = devices_out(std::mem::take(&mut c.inventory).finish(&c.rules));
         let mut events = c.events.borrow_mut();
         let f = &stats.flows;
         let r = &f.reassembly;
@@ -319,7 +430,7 @@ impl Report {
             tcp_flows: f.tcp_flows,
             udp_flows: f.udp_flows,
             other_flows: f.other_flows,
-            devices: 0,
+            devices: devices.len() as u64,
             decode_errors: stats.decode_errors + bad_records,
             truncated_packets: stats.truncated,
             first_seen: stats.first_ts.map(|t| t.rfc3339()),
@@ -388,7 +499,7 @@ impl Report {
             inputs,
             summary,
             flows: c.flows,
-            devices: Vec::new(),
+            devices,
             hl7_messages: std::mem::take(&mut events.hl7),
             dicom_associations: c.dicom,
             findings: c.findings,

@@ -1,0 +1,543 @@
+//! Passive device identification: observations from traffic become devices, each field decided by
+//! a rule from the evidence that supports it best.
+//!
+//! Callers feed [`Inventory`] three kinds of facts as they parse: which MAC an address was seen with
+//! ([`Inventory::saw`]), DHCP leases ([`Inventory::lease`]) and observations about an address or a
+//! MAC ([`Inventory::observe`], e.g. `dhcp.hostname`, `dicom.ae`, `http.user_agent`). [`Inventory::finish`]
+//! decides identity (a device is its MAC where it is on the captured segment, else its address;
+//! a MAC that carries many addresses is a router), then applies the [`rules::Rules`].
+
+pub mod rules;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+pub use rules::Rules;
+
+/// Who an observation is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subject {
+    Mac([u8; 6]),
+    Ip(IpAddr),
+}
+
+/// At most this many distinct values are kept per evidence field of one subject.
+const MAX_VALUES_PER_FIELD: usize = 16;
+/// At most this many evidence fields per subject.
+const MAX_FIELDS: usize = 64;
+/// Longest evidence value kept (bytes).
+const MAX_VALUE_LEN: usize = 256;
+/// A MAC seen with more addresses than this (beyond its DHCP leases) is a router's.
+const ROUTER_MIN_ADDRESSES: usize = 4;
+
+#[derive(Debug, Clone)]
+struct Seen {
+    value: String,
+    first_ns: i64,
+    last_ns: i64,
+    count: u64,
+}
+
+#[derive(Debug, Default)]
+struct SubjectFacts {
+    fields: BTreeMap<String, Vec<Seen>>,
+    first_ns: i64,
+    last_ns: i64,
+}
+
+impl SubjectFacts {
+    fn touch(&mut self, ts: i64) {
+        if self.first_ns == 0 || ts < self.first_ns {
+            self.first_ns = ts;
+        }
+        self.last_ns = self.last_ns.max(ts);
+    }
+}
+
+/// Everything learnt from a capture, before identity is decided.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    facts: HashMap<Subject, SubjectFacts>,
+    /// Addresses each MAC carried (as source), and the MACs each address came from.
+    mac_ips: HashMap<[u8; 6], BTreeSet<IpAddr>>,
+    ip_macs: HashMap<IpAddr, BTreeSet<[u8; 6]>>,
+    leases: HashMap<[u8; 6], BTreeSet<IpAddr>>,
+}
+
+/// A decided field: its value, how sure, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    pub value: String,
+    pub confidence: f32,
+    pub rule: String,
+    pub reason: String,
+    /// The evidence that decided it.
+    pub evidence_field: String,
+    pub evidence_value: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    pub field: String,
+    pub value: String,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// `mac-0011223344ff` for a device on the segment, `ip-10.1.2.3` for one behind a router.
+    pub id: String,
+    pub mac: Option<[u8; 6]>,
+    pub ips: Vec<IpAddr>,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    /// Decided fields (vendor, model, software, hostname, category, role, modality, criticality).
+    pub fields: BTreeMap<&'static str, Attribute>,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Device {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.get(field).map(|a| a.value.as_str())
+    }
+
+    pub fn category(&self) -> &str {
+        self.get("category").unwrap_or("unknown")
+    }
+}
+
+/// Addresses that name no single device: unspecified, broadcast, multicast.
+fn is_host(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => !(a.is_unspecified() || a.is_broadcast() || a.is_multicast()),
+        IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast()),
+    }
+}
+
+/// Addresses of the hospital's own networks (RFC 1918, unique local, link local): a device behind a
+/// router is listed by its address only when it is one of these; public peers are not devices of ours.
+fn is_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_private() || a.is_link_local(),
+        IpAddr::V6(a) => {
+            (a.segments()[0] & 0xfe00) == 0xfc00 || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+fn unicast(mac: &[u8; 6]) -> bool {
+    mac[0] & 1 == 0 && mac != &[0; 6]
+}
+
+pub fn mac_string(m: &[u8; 6]) -> String {
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        m[0], m[1], m[2], m[3], m[4], m[5]
+    )
+}
+
+impl Inventory {
+    pub fn new() -> Inventory {
+        Inventory::default()
+    }
+
+    /// A frame from `ip` carried `mac` as its source (or `None` on links without MACs).
+    pub fn saw(&mut self, ts_ns: i64, ip: IpAddr, mac: Option<[u8; 6]>) {
+        if !is_host(&ip) {
+            if let Some(m) = mac.filter(unicast) {
+                self.facts.entry(Subject::Mac(m)).or_default().touch(ts_ns);
+            }
+            return;
+        }
+        match mac.filter(unicast) {
+            Some(m) => {
+                let ips = self.mac_ips.entry(m).or_default();
+                if ips.len() < 4096 {
+                    ips.insert(ip);
+                }
+                let macs = self.ip_macs.entry(ip).or_default();
+                if macs.len() < 64 {
+                    macs.insert(m);
+                }
+                self.facts.entry(Subject::Mac(m)).or_default().touch(ts_ns);
+            }
+            None => {
+                self.ip_macs.entry(ip).or_default();
+            }
+        }
+        self.facts.entry(Subject::Ip(ip)).or_default().touch(ts_ns);
+    }
+
+    /// A DHCP server gave `ip` to `mac`: the address is the device's even if a router also shows it.
+    pub fn lease(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
+        if unicast(&mac) && is_host(&ip) {
+            self.leases.entry(mac).or_default().insert(ip);
+            self.facts
+                .entry(Subject::Mac(mac))
+                .or_default()
+                .touch(ts_ns);
+        }
+    }
+
+    /// Evidence about a subject: `field` names its kind (`dhcp.hostname`, `dicom.ae`, ...).
+    pub fn observe(&mut self, ts_ns: i64, subject: Subject, field: &str, value: &str) {
+        let value = value.trim();
+        if value.is_empty() {
+            return;
+        }
+        if let Subject::Ip(ip) = subject
+            && !is_host(&ip)
+        {
+            return;
+        }
+        let facts = self.facts.entry(subject).or_default();
+        facts.touch(ts_ns);
+        if !facts.fields.contains_key(field) && facts.fields.len() >= MAX_FIELDS {
+            return;
+        }
+        let seen = facts.fields.entry(field.to_string()).or_default();
+        let value = truncate(value, MAX_VALUE_LEN);
+        if let Some(s) = seen.iter_mut().find(|s| s.value == value) {
+            s.count += 1;
+            s.first_ns = s.first_ns.min(ts_ns);
+            s.last_ns = s.last_ns.max(ts_ns);
+        } else if seen.len() < MAX_VALUES_PER_FIELD {
+            seen.push(Seen {
+                value: value.to_string(),
+                first_ns: ts_ns,
+                last_ns: ts_ns,
+                count: 1,
+            });
+        }
+    }
+
+    /// Decides identity and fields.
+    pub fn finish(self, rules: &Rules) -> Vec<Device> {
+        let Inventory {
+            mut facts,
+            mac_ips,
+            ip_macs,
+            leases,
+        } = self;
+        // Routers: one MAC for many addresses that are not its own leases.
+        let routers: BTreeSet<[u8; 6]> = mac_ips
+            .iter()
+            .filter(|(m, ips)| {
+                let own = leases.get(*m);
+                ips.iter()
+                    .filter(|ip| own.is_none_or(|l| !l.contains(ip)))
+                    .count()
+                    > ROUTER_MIN_ADDRESSES
+            })
+            .map(|(m, _)| *m)
+            .collect();
+        // Which device owns each address: the MAC it leased, else the one non-router MAC it came from.
+        let mut owner: HashMap<IpAddr, Subject> = HashMap::new();
+        for (m, ips) in &leases {
+            for ip in ips {
+                owner.insert(*ip, Subject::Mac(*m));
+            }
+        }
+        for (ip, macs) in &ip_macs {
+            if owner.contains_key(ip) {
+                continue;
+            }
+            let own: Vec<&[u8; 6]> = macs.iter().filter(|m| !routers.contains(*m)).collect();
+            match own.as_slice() {
+                [m] => {
+                    owner.insert(*ip, Subject::Mac(**m));
+                }
+                [] if is_local(ip) => {
+                    owner.insert(*ip, Subject::Ip(*ip));
+                }
+                // Several MACs for one address (a failover pair, a spoof): each MAC is its own device;
+                // address-level evidence goes to the first.
+                [m, ..] => {
+                    owner.insert(*ip, Subject::Mac(**m));
+                }
+                [] => {}
+            }
+        }
+        // Gather each device's facts.
+        let mut devices: BTreeMap<Subject, (BTreeSet<IpAddr>, SubjectFacts)> = BTreeMap::new();
+        for m in mac_ips.keys().chain(leases.keys()) {
+            devices.entry(Subject::Mac(*m)).or_default();
+        }
+        for (ip, o) in &owner {
+            devices.entry(*o).or_default().0.insert(*ip);
+        }
+        let subjects: Vec<Subject> = facts.keys().copied().collect();
+        for s in subjects {
+            let target = match s {
+                Subject::Mac(m) if unicast(&m) => Some(Subject::Mac(m)),
+                Subject::Mac(_) => None,
+                Subject::Ip(ip) => owner.get(&ip).copied(),
+            };
+            let Some(t) = target else { continue };
+            let f = facts.remove(&s).unwrap_or_default();
+            let entry = devices.entry(t).or_default();
+            merge(&mut entry.1, f);
+        }
+        let mut out = Vec::with_capacity(devices.len());
+        for (subject, (ips, mut f)) in devices {
+            let (id, mac) = match subject {
+                Subject::Mac(m) => (format!("mac-{}", mac_string(&m).replace(':', "")), Some(m)),
+                Subject::Ip(ip) => (format!("ip-{ip}"), None),
+            };
+            if let Some(m) = mac {
+                let t0 = f.first_ns;
+                if let Some(name) = oui_vendor(&m) {
+                    add_fact(&mut f, "mac.vendor", &name, t0);
+                }
+                if routers.contains(&m) {
+                    let n = mac_ips.get(&m).map_or(0, |s| s.len());
+                    add_fact(&mut f, "l2.router", &format!("{n} addresses"), t0);
+                }
+            }
+            let mut ips: Vec<IpAddr> = ips.into_iter().collect();
+            if let Some(m) = mac
+                && routers.contains(&m)
+            {
+                // The addresses a router carries are other devices'; it keeps only its leases.
+                ips = leases
+                    .get(&m)
+                    .map(|l| l.iter().copied().collect())
+                    .unwrap_or_default();
+            }
+            let evidence: Vec<Evidence> = f
+                .fields
+                .iter()
+                .flat_map(|(field, seen)| {
+                    seen.iter().map(move |s| Evidence {
+                        field: field.clone(),
+                        value: s.value.clone(),
+                        first_ns: s.first_ns,
+                        last_ns: s.last_ns,
+                        count: s.count,
+                    })
+                })
+                .collect();
+            let fields = decide(&evidence, rules);
+            out.push(Device {
+                id,
+                mac,
+                ips,
+                first_ns: f.first_ns,
+                last_ns: f.last_ns,
+                fields,
+                evidence,
+            });
+        }
+        out
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn add_fact(f: &mut SubjectFacts, field: &str, value: &str, ts: i64) {
+    f.fields.entry(field.to_string()).or_default().push(Seen {
+        value: value.to_string(),
+        first_ns: ts,
+        last_ns: ts,
+        count: 1,
+    });
+}
+
+fn merge(into: &mut SubjectFacts, from: SubjectFacts) {
+    if from.first_ns != 0 {
+        into.touch(from.first_ns);
+        into.touch(from.last_ns);
+    }
+    for (field, seen) in from.fields {
+        let dst = into.fields.entry(field).or_default();
+        for s in seen {
+            if let Some(d) = dst.iter_mut().find(|d| d.value == s.value) {
+                d.count += s.count;
+                d.first_ns = d.first_ns.min(s.first_ns);
+                d.last_ns = d.last_ns.max(s.last_ns);
+            } else if dst.len() < MAX_VALUES_PER_FIELD {
+                dst.push(s);
+            }
+        }
+    }
+}
+
+/// The registered organisation of a MAC's prefix (MA-L, MA-M or MA-S), unless the address is
+/// locally administered (randomised or virtual).
+pub fn oui_vendor(mac: &[u8; 6]) -> Option<String> {
+    if mac[0] & 0x02 != 0 {
+        return None;
+    }
+    macaddr_ouidb::oui_db()
+        .lookup(mac)
+        .map(|e| e.name().to_string())
+}
+
+/// Applies the rules to one device's evidence: for each field, the best-supported value.
+fn decide(evidence: &[Evidence], rules: &Rules) -> BTreeMap<&'static str, Attribute> {
+    let mut out: BTreeMap<&'static str, Attribute> = BTreeMap::new();
+    for rule in &rules.rules {
+        for e in evidence.iter().filter(|e| e.field == rule.field) {
+            if !rules::matches(&rule.pattern, &e.value) {
+                continue;
+            }
+            for (k, v) in &rule.set {
+                let Some(field) = rules::FIELDS.iter().find(|f| **f == k.as_str()) else {
+                    continue;
+                };
+                let value = v.replace("$value", &e.value);
+                // Later rules win ties: the user's rules come after the shipped ones.
+                if out
+                    .get(field)
+                    .is_some_and(|a| a.confidence > rule.confidence)
+                {
+                    continue;
+                }
+                out.insert(
+                    field,
+                    Attribute {
+                        value,
+                        confidence: rule.confidence,
+                        rule: rule.id.clone(),
+                        reason: rule.reason.clone(),
+                        evidence_field: e.field.clone(),
+                        evidence_value: e.value.clone(),
+                    },
+                );
+            }
+        }
+    }
+    if !out.contains_key("criticality") {
+        let category = out.get("category").map_or("unknown", |a| a.value.as_str());
+        let (confidence, evidence_value) = out
+            .get("category")
+            .map_or((0.0, String::new()), |a| (a.confidence, a.value.clone()));
+        out.insert(
+            "criticality",
+            Attribute {
+                value: rules::default_criticality(category).to_string(),
+                confidence,
+                rule: "default-criticality".into(),
+                reason: "the default criticality of its category".into(),
+                evidence_field: "category".into(),
+                evidence_value,
+            },
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    const PUMP: [u8; 6] = [0x58, 0x46, 0xe1, 1, 2, 3];
+    const ROUTER: [u8; 6] = [0xe8, 0x0a, 0xb9, 9, 9, 9];
+
+    #[test]
+    fn a_device_is_its_mac_and_its_fields_come_from_rules() {
+        let mut inv = Inventory::new();
+        inv.saw(1, ip("10.0.0.5"), Some(PUMP));
+        inv.observe(2, Subject::Mac(PUMP), "dhcp.hostname", "pump-0001");
+        inv.observe(
+            2,
+            Subject::Ip(ip("10.0.0.5")),
+            "dhcp.vendor_class",
+            "Baxter-Spectrum",
+        );
+        let d = inv.finish(&Rules::builtin());
+        assert_eq!(d.len(), 1);
+        let d = &d[0];
+        assert_eq!(d.id, "mac-5846e1010203");
+        assert_eq!(d.ips, vec![ip("10.0.0.5")]);
+        assert_eq!(d.get("hostname"), Some("pump-0001"));
+        assert_eq!(
+            d.get("vendor"),
+            Some("Baxter"),
+            "from the IEEE registration of 58:46:e1"
+        );
+        assert_eq!(d.category(), "infusion-pump");
+        assert_eq!(
+            d.fields["category"].rule, "dhcp-pump",
+            "the vendor class is surer than the OUI"
+        );
+        assert_eq!(d.get("criticality"), Some("life-sustaining"));
+    }
+
+    #[test]
+    fn hosts_behind_a_router_are_their_addresses_and_public_peers_are_not_devices() {
+        let mut inv = Inventory::new();
+        for i in 1..=6 {
+            inv.saw(1, ip(&format!("10.9.0.{i}")), Some(ROUTER));
+        }
+        inv.saw(1, ip("203.0.113.50"), Some(ROUTER));
+        inv.observe(1, Subject::Ip(ip("10.9.0.3")), "dicom.role", "store-scp");
+        let d = inv.finish(&Rules::builtin());
+        let ids: Vec<&str> = d.iter().map(|d| d.id.as_str()).collect();
+        assert!(ids.contains(&"mac-e80ab9090909"), "{ids:?}");
+        assert!(ids.contains(&"ip-10.9.0.3"));
+        assert!(
+            !ids.iter().any(|i| i.contains("203.0.113")),
+            "public peers are not hospital devices"
+        );
+        let router = d.iter().find(|d| d.id == "mac-e80ab9090909").unwrap();
+        assert_eq!(router.category(), "network-device");
+        assert!(router.ips.is_empty());
+        let pacs = d.iter().find(|d| d.id == "ip-10.9.0.3").unwrap();
+        assert_eq!(pacs.category(), "pacs");
+    }
+
+    #[test]
+    fn a_lease_follows_the_device_across_addresses() {
+        let mut inv = Inventory::new();
+        inv.lease(1, PUMP, ip("10.0.0.5"));
+        inv.saw(1, ip("10.0.0.5"), Some(PUMP));
+        inv.lease(100, PUMP, ip("10.0.0.9"));
+        inv.saw(100, ip("10.0.0.9"), Some(PUMP));
+        let d = inv.finish(&Rules::builtin());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].ips, vec![ip("10.0.0.5"), ip("10.0.0.9")]);
+    }
+
+    #[test]
+    fn user_rules_win_ties_and_evidence_is_bounded() {
+        let mut rules = Rules::builtin();
+        rules
+            .add("[[rule]]\nid='local-name'\nfield='dhcp.hostname'\nmatch='pump-*'\nset={model='Ward pump', hostname='$value.synhosp'}\nconfidence=0.9\nreason='our naming plan'\n", "site.toml")
+            .unwrap();
+        let mut inv = Inventory::new();
+        inv.saw(1, ip("10.0.0.5"), Some(PUMP));
+        inv.observe(2, Subject::Mac(PUMP), "dhcp.hostname", "pump-0001");
+        for i in 0..1000 {
+            inv.observe(
+                3,
+                Subject::Mac(PUMP),
+                "dns.query",
+                &format!("name{i}.example"),
+            );
+        }
+        let d = &inv.finish(&rules)[0];
+        assert_eq!(d.get("hostname"), Some("pump-0001.synhosp"));
+        assert_eq!(d.fields["hostname"].rule, "local-name");
+        assert_eq!(d.get("model"), Some("Ward pump"));
+        assert_eq!(
+            d.evidence.iter().filter(|e| e.field == "dns.query").count(),
+            MAX_VALUES_PER_FIELD
+        );
+    }
+}
