@@ -9,6 +9,9 @@
 
 pub mod cleartext;
 pub mod detect;
+pub mod dhcp;
 pub mod dicom;
+pub mod dns;
 pub mod hl7;
 pub mod session;
+pub mod tls_hello;
