@@ -396,7 +396,8 @@ fn decide(evidence: &[Evidence], rules: &Rules) -> BTreeMap<&'static str, Attrib
                 let Some(field) = rules::FIELDS.iter().find(|f| **f == k.as_str()) else {
                     continue;
                 };
-                let value = v.replace("$value", &e.value);
+                let label = e.value.split('.').next().unwrap_or(&e.value);
+                let value = v.replace("$value", &e.value).replace("$label", label);
                 // Later rules win ties: the user's rules come after the shipped ones.
                 if out
                     .get(field)

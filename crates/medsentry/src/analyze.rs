@@ -35,6 +35,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     }
     ports.hl7.extend(&args.hl7_port);
     ports.dicom.extend(&args.dicom_port);
+    let mut rules = inventory::Rules::builtin();
+    for path in &args.rules {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("{}: cannot read rules: {}", path.display(), io_reason(&e))
+        })?;
+        rules
+            .add(&text, &path.display().to_string())
+            .map_err(anyhow::Error::msg)?;
+    }
     let mut status = 0u8;
     let mut inputs = Vec::new();
     for path in &args.files {
@@ -65,11 +74,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             ProgressBar::hidden()
         };
 
-    let analysis = analyze(
-        inputs,
-        Collector::new(ports, args.show_phi, args.max_rows),
-        &progress,
-    );
+    let mut collector = Collector::new(ports, args.show_phi, args.max_rows);
+    collector.rules = rules;
+    let analysis = analyze(inputs, collector, &progress);
     progress.finish_and_clear();
     for input in &analysis.inputs {
         if let Some(warning) = &input.warning {

@@ -111,6 +111,11 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "PATH", env = "MEDSENTRY_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Device classification rules to add to the shipped ones (TOML, same format as
+    /// crates/inventory/rules/devices.toml); yours win ties.
+    #[arg(long, value_name = "FILE", env = "MEDSENTRY_RULES")]
+    pub rules: Vec<PathBuf>,
+
     /// Another TCP port where HL7 over MLLP runs (2575 and 6661 are built in; content is checked anyway).
     #[arg(long, value_name = "PORT")]
     pub hl7_port: Vec<u16>,

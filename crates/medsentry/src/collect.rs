@@ -10,7 +10,7 @@ use detect::FlowView;
 use inventory::{Inventory, Subject};
 use protocols::detect::App;
 use protocols::detect::PortMap;
-use protocols::session::{EventSink, FlowSession, Hl7Record, SharedSink};
+use protocols::session::{About, EventSink, FlowSession, Hl7Record, IdentityFact, SharedSink};
 
 use crate::report::{self, DicomOut, FindingOut, FlowOut, Hl7Out};
 
@@ -26,6 +26,8 @@ pub struct EventRows {
     pub hl7_by_type: BTreeMap<String, u64>,
     /// Identity evidence from HL7 messages, per open flow, until the flow ends.
     hl7_identity: HashMap<u64, Hl7Identity>,
+    /// The device inventory, fed as evidence arrives.
+    pub inventory: Inventory,
 }
 
 /// What HL7 messages said about their sender, per direction of a flow (a few values each).
@@ -56,7 +58,26 @@ impl Hl7Identity {
     }
 }
 
+fn subject(about: &About) -> Option<Subject> {
+    match about {
+        About::Mac(m) => Some(Subject::Mac(*m)),
+        About::Ip(ip) => Some(Subject::Ip(*ip)),
+        About::Sender(_) => None,
+    }
+}
+
 impl EventSink for EventRows {
+    fn identity(&mut self, fact: IdentityFact) {
+        if let Some(s) = subject(&fact.about) {
+            self.inventory
+                .observe(fact.ts.0, s, fact.field, &fact.value);
+        }
+    }
+
+    fn lease(&mut self, ts: capture::Timestamp, mac: [u8; 6], ip: std::net::IpAddr) {
+        self.inventory.lease(ts.0, mac, ip);
+    }
+
     fn hl7(&mut self, flow: u64, record: Hl7Record) {
         let m = &record.summary;
         let id = self.hl7_identity.entry(flow).or_default();
@@ -123,7 +144,6 @@ pub struct Collector {
     pub dicom_commands: BTreeMap<String, u64>,
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub counters: Counters,
-    pub inventory: Inventory,
     pub rules: inventory::Rules,
 }
 
@@ -158,7 +178,6 @@ impl Collector {
                 .map(|k| (k, 0))
                 .collect(),
             counters: Counters::default(),
-            inventory: Inventory::new(),
             rules: inventory::Rules::builtin(),
         }
     }
@@ -169,13 +188,15 @@ impl FlowHandler for Collector {
 
     fn open(&mut self, info: &FlowInfo) -> FlowSession {
         let sink: SharedSink = self.events.clone();
-        FlowSession::new(
+        let mut session = FlowSession::new(
             Rc::clone(&self.ports),
             sink,
             info.id,
             info.protocol == 6,
             info.server.port,
-        )
+        );
+        session.set_endpoints(info.client.ip, info.server.ip);
+        session
     }
 
     fn finish(&mut self, record: FlowRecord, session: FlowSession) {
@@ -224,7 +245,9 @@ impl Collector {
     fn identity(&mut self, record: &FlowRecord, session: &FlowSession) {
         let ts = record.first_seen.0;
         let (client, server) = (record.client.ip, record.server.ip);
-        let inv = &mut self.inventory;
+        let mut events = self.events.borrow_mut();
+        let hl7 = events.hl7_identity.remove(&record.id);
+        let inv = &mut events.inventory;
         inv.saw(ts, client, record.macs[0]);
         inv.saw(ts, server, record.macs[1]);
         let answered = record.packets[Direction::ToClient.index()] > 0;
@@ -233,6 +256,9 @@ impl Collector {
             App::Dhcp if record.server.port == 67 && answered => Some("dhcp-server"),
             App::Ntp if answered => Some("ntp-server"),
             App::Tls if record.server.port == 443 && answered => Some("https-server"),
+            // DICOM over TLS (2762, or a configured port): the server is a DICOM node, most often
+            // an archive.
+            App::Dicom if session.encrypted && answered => Some("dicom-tls-server"),
             _ => None,
         };
         if let Some(s) = service {
@@ -262,6 +288,7 @@ impl Collector {
                 continue;
             }
             inv.observe(at, Subject::Ip(server), "dicom.ae", &a.called_ae);
+            inv.observe(at, Subject::Ip(server), "dicom.role", "scp");
             if let Some(u) = &a.ac_implementation_class_uid {
                 inv.observe(at, Subject::Ip(server), "dicom.implementation_class_uid", u);
             }
@@ -284,7 +311,18 @@ impl Collector {
                 inv.observe(at, Subject::Ip(server), "dicom.role", "worklist-scp");
             }
         }
-        let hl7 = self.events.borrow_mut().hl7_identity.remove(&record.id);
+        for f in &results.identity {
+            let subject = match f.about {
+                About::Sender(Direction::ToServer) => Subject::Ip(client),
+                About::Sender(Direction::ToClient) => Subject::Ip(server),
+                About::Mac(m) => Subject::Mac(m),
+                About::Ip(ip) => Subject::Ip(ip),
+            };
+            inv.observe(f.ts.0, subject, f.field, &f.value);
+        }
+        for (mac, ip) in &results.leases {
+            inv.lease(ts, *mac, *ip);
+        }
         if let Some(h) = hl7 {
             for (dir, ip) in [(Direction::ToServer, client), (Direction::ToClient, server)] {
                 for (field, value) in &h.facts[dir.index()] {

@@ -414,12 +414,12 @@ impl Report {
     pub fn build(
         inputs: Vec<InputReport>,
         stats: &PipelineStats,
-        mut c: Collector,
+        c: Collector,
         show_phi: bool,
     ) -> Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
-        let devices = devices_out(std::mem::take(&mut c.inventory).finish(&c.rules));
         let mut events = c.events.borrow_mut();
+        let devices = devices_out(std::mem::take(&mut events.inventory).finish(&c.rules));
         let f = &stats.flows;
         let r = &f.reassembly;
         let d = &stats.defrag;

@@ -64,6 +64,7 @@ pub fn write(out: &mut dyn Write, report: &Report, top: usize) -> io::Result<()>
         writeln!(out, "  {k:<18} {v}")?;
     }
     writeln!(out)?;
+    devices_section(out, report, top)?;
     protocols_section(out, report)?;
     findings_section(out, report, top)?;
     let mut flows: Vec<_> = report.flows.iter().collect();
@@ -118,6 +119,51 @@ fn counts<K: std::fmt::Display>(map: impl IntoIterator<Item = (K, u64)>) -> Stri
     } else {
         parts.join(", ")
     }
+}
+
+/// The inventory first: devices by category (most critical first), then the largest categories' rows.
+fn devices_section(out: &mut dyn Write, report: &Report, top: usize) -> io::Result<()> {
+    let mut by_cat: Vec<(&str, u64)> = Vec::new();
+    for d in &report.devices {
+        match by_cat.iter_mut().find(|(c, _)| *c == d.category) {
+            Some((_, n)) => *n += 1,
+            None => by_cat.push((&d.category, 1)),
+        }
+    }
+    writeln!(
+        out,
+        "Devices ({}: {})",
+        report.devices.len(),
+        counts(by_cat.iter().map(|(k, v)| (k, *v)))
+    )?;
+    writeln!(
+        out,
+        "  {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} mac",
+        "category", "criticality", "address", "vendor", "model", "hostname"
+    )?;
+    for d in report.devices.iter().take(top) {
+        let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
+        writeln!(
+            out,
+            "  {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} {}",
+            d.category,
+            d.criticality,
+            d.ips.first().map_or("-", |s| s.as_str()),
+            dash(&d.vendor),
+            dash(&d.model),
+            dash(&d.hostname),
+            dash(&d.mac)
+        )?;
+    }
+    if report.devices.len() > top {
+        writeln!(
+            out,
+            "  ... {} more (--top N shows more; --format json gives each with its evidence)",
+            report.devices.len() - top
+        )?;
+    }
+    writeln!(out)?;
+    Ok(())
 }
 
 fn protocols_section(out: &mut dyn Write, report: &Report) -> io::Result<()> {

@@ -208,6 +208,43 @@ fn macs_match(case: &str, truth: &Value, report: &Value) {
     assert!(checked > 0, "{case}: some endpoints are devices");
 }
 
+/// The inventory: every device of the truth found by its MAC, none invented, and each one's maker
+/// (from its MAC's registration and DHCP), name (when it ever appears on the wire) and category
+/// (from DHCP, roles in DICOM and HL7 traffic, services) as the truth says.
+fn devices_match(case: &str, truth: &Value, report: &Value) {
+    let got: BTreeMap<&str, &Value> = report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["mac"].as_str().unwrap_or("(no mac)"), d))
+        .collect();
+    let want = truth["devices"].as_array().unwrap();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{case}: as many devices as the truth (none missing, none invented)"
+    );
+    for t in want {
+        let mac = t["mac"].as_str().unwrap();
+        let d = got
+            .get(mac)
+            .unwrap_or_else(|| panic!("{case}: device {mac} ({}) not found", t["kind"]));
+        let what = format!("{case}: {} {mac}", t["kind"]);
+        assert_eq!(d["vendor"], t["vendor"], "{what}: vendor");
+        assert_eq!(d["category"], t["category"], "{what}: category");
+        if t["hostname_on_wire"] == true {
+            assert_eq!(d["hostname"], t["hostname"], "{what}: hostname");
+        }
+        // Every decided field names the rule and the evidence behind it.
+        for (field, decided) in d["decided"].as_object().unwrap() {
+            assert!(
+                decided["rule"].is_string() && decided["evidence"]["field"].is_string(),
+                "{what}: {field} unexplained"
+            );
+        }
+    }
+}
+
 /// Every string in the report, to look for patient values in.
 fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
     match v {
@@ -301,6 +338,7 @@ fn analyze_reports_exactly_what_synth_generated() {
         let (report, _) = analyze(&path);
         round_trip(&case, &truth, &report);
         macs_match(&case, &truth, &report);
+        devices_match(&case, &truth, &report);
         assert_no_phi(&case, &truth, &report);
         assert!(
             truth["hl7_messages_by_type"]

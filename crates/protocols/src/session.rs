@@ -45,6 +45,15 @@ impl AppSource {
 /// its messages in memory: the flow keeps only the aggregates in [`FlowResults`].
 pub trait EventSink {
     fn hl7(&mut self, flow: u64, record: Hl7Record);
+    /// Identity evidence from datagrams (DHCP, DNS, mDNS), as it is parsed: a broadcast flow carries
+    /// the DHCP of every device on the segment, too much to hold per flow.
+    fn identity(&mut self, fact: IdentityFact) {
+        let _ = fact;
+    }
+    /// A DHCP server acknowledged `ip` for `mac`.
+    fn lease(&mut self, ts: Timestamp, mac: [u8; 6], ip: std::net::IpAddr) {
+        let _ = (ts, mac, ip);
+    }
 }
 
 /// A sink shared by every session of a flow table (single-threaded).
@@ -78,6 +87,124 @@ pub struct FlowResults {
     pub http_requests: u64,
     pub http_server: Option<String>,
     pub http_user_agent: Option<String>,
+    /// What the flow said about who its ends are (DHCP, DNS, mDNS, TLS hellos), bounded.
+    pub identity: Vec<IdentityFact>,
+    /// DHCP leases acknowledged in this flow: (client MAC, address given).
+    pub leases: Vec<([u8; 6], std::net::IpAddr)>,
+}
+
+/// Whom an identity fact is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    /// The sender of the packet that carried it.
+    Sender(Direction),
+    /// A MAC named inside the payload (DHCP `chaddr`).
+    Mac([u8; 6]),
+    /// An address named inside the payload (a DNS answer).
+    Ip(std::net::IpAddr),
+}
+
+/// One piece of identity evidence: `field` names its kind (`dhcp.hostname`, `tls.sni`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityFact {
+    pub ts: Timestamp,
+    pub about: About,
+    pub field: &'static str,
+    pub value: String,
+}
+
+/// Identity facts kept per flow (a long DNS or mDNS conversation repeats itself).
+const MAX_IDENTITY_FACTS: usize = 64;
+
+impl FlowResults {
+    fn fact(&mut self, ts: Timestamp, about: About, field: &'static str, value: &str) {
+        let value = value.trim();
+        if value.is_empty()
+            || self.identity.len() >= MAX_IDENTITY_FACTS
+            || self
+                .identity
+                .iter()
+                .any(|f| f.field == field && f.about == about && f.value == value)
+        {
+            return;
+        }
+        self.identity.push(IdentityFact {
+            ts,
+            about,
+            field,
+            value: value.to_string(),
+        });
+    }
+
+    fn dhcp(&mut self, ts: Timestamp, m: &crate::dhcp::DhcpMessage) {
+        let Some(mac) = m.client_mac else { return };
+        if m.op == 1 {
+            let about = About::Mac(mac);
+            if let Some(h) = &m.hostname {
+                self.fact(ts, about.clone(), "dhcp.hostname", h);
+            }
+            if let Some(v) = &m.vendor_class {
+                self.fact(ts, about.clone(), "dhcp.vendor_class", v);
+            }
+            if !m.param_list.is_empty() {
+                self.fact(ts, about.clone(), "dhcp.params", &m.fingerprint());
+            }
+            if let Some(r) = m.requested_ip {
+                self.fact(
+                    ts,
+                    about,
+                    "dhcp.requested_ip",
+                    &std::net::Ipv4Addr::from(r).to_string(),
+                );
+            }
+        } else if m.message_type == Some(crate::dhcp::message_type::ACK)
+            && m.yiaddr != [0; 4]
+            && self.leases.len() < MAX_IDENTITY_FACTS
+        {
+            self.leases.push((mac, std::net::IpAddr::from(m.yiaddr)));
+        }
+    }
+
+    fn dns(&mut self, ts: Timestamp, dir: Direction, m: &crate::dns::DnsMessage, mdns: bool) {
+        use crate::dns::RData;
+        if !m.response {
+            for (name, _) in m.questions.iter().take(4) {
+                self.fact(ts, About::Sender(dir), "dns.query", name);
+            }
+            return;
+        }
+        for r in m.answers.iter().take(16) {
+            let addr = match r.data {
+                RData::A(a) => std::net::IpAddr::from(a),
+                RData::Aaaa(a) => std::net::IpAddr::from(a),
+                _ => continue,
+            };
+            let name = r.name.trim_end_matches('.');
+            self.fact(
+                ts,
+                About::Ip(addr),
+                if mdns { "mdns.host" } else { "dns.name" },
+                name,
+            );
+        }
+        if mdns {
+            for svc in crate::dns::services(m).iter().take(8) {
+                self.fact(ts, About::Sender(dir), "mdns.service", &svc.service_type);
+                if !svc.instance.is_empty() {
+                    self.fact(ts, About::Sender(dir), "mdns.instance", &svc.instance);
+                }
+                for (k, v) in svc.txt.iter().take(8) {
+                    let field = match k.to_ascii_lowercase().as_str() {
+                        "model" | "md" | "ty" | "product" => "mdns.txt.model",
+                        "manufacturer" | "vendor" | "usb_mfg" => "mdns.txt.vendor",
+                        "version" | "fw" | "firmware" | "osxvers" => "mdns.txt.version",
+                        _ => continue,
+                    };
+                    self.fact(ts, About::Sender(dir), field, v);
+                }
+            }
+        }
+    }
 }
 
 enum Parser {
@@ -88,6 +215,8 @@ enum Parser {
     Http(Box<HttpExchange>),
     Telnet(Box<TelnetLogin>),
     Ftp(Box<FtpLogin>),
+    /// TLS: the hellos (and a TLS 1.2 server certificate) are read for identity, the rest is opaque.
+    Tls(Box<[crate::tls_hello::HelloReader; 2]>),
     /// Encrypted, or a protocol we do not parse: bytes are only counted by the flow table.
     Opaque,
 }
@@ -113,6 +242,10 @@ pub struct FlowSession {
     pub encrypted: bool,
     parser: Parser,
     pub results: FlowResults,
+    /// Time of the first payload (TLS hellos are dated by it).
+    first_ts: Timestamp,
+    /// Client and server addresses, to say whom datagram evidence is about.
+    ends: Option<[std::net::IpAddr; 2]>,
 }
 
 impl FlowSession {
@@ -143,7 +276,15 @@ impl FlowSession {
             encrypted: false,
             parser: Parser::Undecided,
             results: FlowResults::default(),
+            first_ts: Timestamp(0),
+            ends: None,
         }
+    }
+
+    /// The flow's client and server addresses (datagram evidence is then streamed to the sink with
+    /// the address it is about, instead of being held by the flow).
+    pub fn set_endpoints(&mut self, client: std::net::IpAddr, server: std::net::IpAddr) {
+        self.ends = Some([client, server]);
     }
 
     /// Picks the parser from the first payload of the flow.
@@ -172,7 +313,10 @@ impl FlowSession {
                 if let Some(inside) = self.ports.inside_tls(self.server_port) {
                     self.app = inside;
                 }
-                Parser::Opaque
+                Parser::Tls(Box::new([
+                    crate::tls_hello::HelloReader::new(true),
+                    crate::tls_hello::HelloReader::new(false),
+                ]))
             }
             _ => Parser::Opaque,
         };
@@ -251,6 +395,27 @@ impl FlowSession {
                 self.results.http_server = h.server.take();
                 self.results.http_user_agent = h.user_agent.take();
             }
+            Parser::Tls(readers) => {
+                let ts = self.first_ts;
+                if let Some(h) = readers[0].client_hello() {
+                    let about = About::Sender(Direction::ToServer);
+                    if let Some(sni) = &h.sni {
+                        self.results.fact(ts, about.clone(), "tls.sni", sni);
+                    }
+                    self.results.fact(ts, about.clone(), "tls.ja3", &h.ja3());
+                    self.results.fact(ts, about, "tls.ja4", &h.ja4());
+                }
+                if let Some(h) = readers[1].server_hello() {
+                    let about = About::Sender(Direction::ToClient);
+                    if let Some(subject) = &h.certificate_subject {
+                        self.results
+                            .fact(ts, about.clone(), "tls.cert_subject", subject);
+                    }
+                    if let Some(issuer) = &h.certificate_issuer {
+                        self.results.fact(ts, about, "tls.cert_issuer", issuer);
+                    }
+                }
+            }
             Parser::Telnet(t) => self.results.credentials.append(&mut t.credentials),
             Parser::Ftp(f) => {
                 self.encrypted |= f.tls_upgraded;
@@ -272,6 +437,15 @@ impl StreamConsumer for FlowSession {
             Parser::Http(h) => h.data(dir, ts, bytes),
             Parser::Telnet(t) => t.data(dir, ts, bytes),
             Parser::Ftp(f) => f.data(dir, ts, bytes),
+            Parser::Tls(readers) => {
+                let r = &mut readers[dir.index()];
+                if !r.done() {
+                    if self.first_ts.0 == 0 {
+                        self.first_ts = ts;
+                    }
+                    r.feed(bytes);
+                }
+            }
             Parser::Undecided | Parser::Opaque => {}
         }
     }
@@ -283,13 +457,42 @@ impl StreamConsumer for FlowSession {
             Parser::Http(h) => h.gap(dir),
             Parser::Telnet(t) => t.gap(dir),
             Parser::Ftp(f) => f.gap(dir),
+            Parser::Tls(readers) => readers[dir.index()].gap(),
             Parser::Undecided | Parser::Opaque => {}
         }
     }
 
-    fn datagram(&mut self, _dir: Direction, _ts: Timestamp, _bytes: &[u8]) {
-        // UDP protocols (DNS, DHCP, NTP) are named by port here; their parsers come with the inventory.
+    fn datagram(&mut self, dir: Direction, ts: Timestamp, bytes: &[u8]) {
         debug_assert!(!self.tcp);
+        // Identity evidence only: held by the flow only when nobody said who its ends are.
+        if self.ends.is_none() && self.results.identity.len() >= MAX_IDENTITY_FACTS {
+            return;
+        }
+        match self.app {
+            App::Dhcp => {
+                if let Some(m) = crate::dhcp::parse_dhcp(bytes) {
+                    self.results.dhcp(ts, &m);
+                }
+            }
+            App::Dns | App::Mdns => {
+                if let Some(m) = crate::dns::parse_dns(bytes) {
+                    self.results.dns(ts, dir, &m, self.app == App::Mdns);
+                }
+            }
+            _ => {}
+        }
+        if let Some(ends) = self.ends {
+            let mut sink = self.sink.borrow_mut();
+            for mut f in self.results.identity.drain(..) {
+                if let About::Sender(d) = f.about {
+                    f.about = About::Ip(ends[d.index()]);
+                }
+                sink.identity(f);
+            }
+            for (mac, ip) in self.results.leases.drain(..) {
+                sink.lease(ts, mac, ip);
+            }
+        }
     }
 
     fn close(&mut self, ts: Timestamp, _reason: EndReason) {

@@ -492,6 +492,7 @@ impl Device {
             ipv6: self.ip6.map(|a| std::net::Ipv6Addr::from(a).to_string()),
             vlan: self.vlan,
             hostname: self.hostname.clone(),
+            hostname_on_wire: self.kind != Kind::Gateway,
             application: (!self.application.is_empty()).then(|| self.application.clone()),
             software_version: self.software,
             modality: self.modality,

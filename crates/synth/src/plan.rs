@@ -221,12 +221,15 @@ impl<'h> Plan<'h> {
 
     fn servers_of(&self, d: &Device) -> Vec<&'h Device> {
         let h = self.hospital;
+        // Each device resolves the servers it is configured with by name, its NTP server included;
+        // Windows workstations also look up their domain controller.
         let kinds: &[Kind] = match d.kind {
-            Kind::Monitor | Kind::Lab => &[Kind::Hl7Engine],
-            Kind::Pump => &[Kind::PumpServer],
-            Kind::Imaging => &[Kind::Pacs, Kind::Worklist],
-            Kind::Workstation => &[Kind::Ehr],
+            Kind::Monitor | Kind::Lab => &[Kind::Hl7Engine, Kind::Ntp],
+            Kind::Pump => &[Kind::PumpServer, Kind::Ntp],
+            Kind::Imaging => &[Kind::Pacs, Kind::Worklist, Kind::Ntp],
+            Kind::Workstation => &[Kind::Ehr, Kind::DhcpDns, Kind::Ntp],
             Kind::Ehr => &[Kind::Hl7Engine],
+            Kind::Glucose => &[Kind::Ntp],
             _ => &[],
         };
         kinds.iter().map(|&k| h.server(k)).collect()
@@ -370,7 +373,7 @@ impl<'h> Plan<'h> {
 
     fn ntp(&mut self, d: &Device, t: i64, r: &mut Rng) {
         let srv = self.hospital.server(Kind::Ntp);
-        let me = d.v4();
+        let me = d.preferred();
         let server = srv.as_seen_by(&me);
         let ntp_ts = |us: i64| -> (u32, u32) {
             let secs = us.div_euclid(1_000_000) + 2_208_988_800;

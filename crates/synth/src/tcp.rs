@@ -133,6 +133,8 @@ pub struct TcpSession {
     encrypted: bool,
     /// A fault has already cut this DICOM association.
     dicom_cut: bool,
+    /// Per direction, the end of a hole the analyser has not yet seen ACKed.
+    holes: [Option<u32>; 2],
 }
 
 impl TcpSession {
@@ -185,6 +187,7 @@ impl TcpSession {
             flow,
             encrypted,
             dicom_cut: false,
+            holes: [None; 2],
         }
     }
 
@@ -485,25 +488,6 @@ impl TcpSession {
         // Pending packets in time order (stable: equal times keep their order).
         let mut all: Vec<Pkt> = self.pending.drain(first..).collect();
         all.sort_by_key(|p| p.ts);
-        // Segments that arrive after a hole wait in the analyser's reassembly as out of order until
-        // the receiver's ACK shows the hole was lost to the capture, not to the network.
-        let mut hole_end: Option<u32> = None;
-        for p in &all {
-            if p.from == from && p.end > p.start {
-                if hole_end.is_some() {
-                    truth.faults.out_of_order_segments += 1;
-                    truth.flows[self.flow].out_of_order_segments += 1;
-                }
-                if p.lost || p.caplen.is_some() {
-                    hole_end = Some(p.seq.wrapping_add(p.end - p.start));
-                }
-            } else if p.from == receiver
-                && let Some(h) = hole_end
-                && p.ack.wrapping_sub(h) as i32 >= 0
-            {
-                hole_end = None;
-            }
-        }
         self.pending.extend(all);
 
         if matches!(tag, Tag::Dicom(_)) && lost_msg && !self.dicom_cut {
@@ -518,6 +502,33 @@ impl TcpSession {
             } else {
                 *truth.hl7_messages_by_type.entry(t).or_default() += 1;
             }
+        }
+    }
+
+    /// Segments that arrive beyond a hole wait in the analyser's reassembly as out of order until a
+    /// captured ACK from the other side passes the hole (the receiver got the bytes; the capture did
+    /// not). Accounted as packets are emitted, so holes whose ACK the capture also lost stay open.
+    fn account_holes(&mut self, p: &Pkt, truth: &mut Truth) {
+        let d = p.from as usize;
+        if p.end > p.start {
+            let seq_end = p.seq.wrapping_add(p.end - p.start);
+            if !p.lost
+                && let Some(h) = self.holes[d]
+                && p.seq.wrapping_sub(h) as i32 >= 0
+            {
+                truth.faults.out_of_order_segments += 1;
+                truth.flows[self.flow].out_of_order_segments += 1;
+            }
+            if p.lost || p.caplen.is_some() {
+                self.holes[d] = Some(seq_end);
+            }
+        }
+        if !p.lost
+            && p.flags & F::ACK != 0
+            && let Some(h) = self.holes[1 - d]
+            && p.ack.wrapping_sub(h) as i32 >= 0
+        {
+            self.holes[1 - d] = None;
         }
     }
 
@@ -559,6 +570,7 @@ impl Session for TcpSession {
             return Ok(());
         };
         self.last_ts = self.last_ts.max(p.ts);
+        self.account_holes(&p, &mut em.truth);
         if !p.lost {
             let s = p.from as usize;
             let src = self.ends[s];

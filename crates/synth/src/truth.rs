@@ -61,6 +61,8 @@ pub struct DeviceRow {
     pub ipv6: Option<String>,
     pub vlan: Option<u16>,
     pub hostname: String,
+    /// Whether the name ever appears on the wire (DHCP, DNS, mDNS): a router's never does.
+    pub hostname_on_wire: bool,
     /// DICOM application entity title, HL7 sending application: what the device calls itself.
     pub application: Option<String>,
     pub software_version: &'static str,
