@@ -14,6 +14,10 @@ use std::net::IpAddr;
 
 pub use rules::Rules;
 
+/// Hash maps on the per-packet path: foldhash, not SipHash (keys are addresses, not attacker-chosen
+/// strings that could be crafted to collide: foldhash is seeded per process anyway).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Who an observation is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Subject {
@@ -57,11 +61,11 @@ impl SubjectFacts {
 /// Everything learnt from a capture, before identity is decided.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    facts: HashMap<Subject, SubjectFacts>,
+    facts: FastMap<Subject, SubjectFacts>,
     /// Addresses each MAC carried (as source), and the MACs each address came from.
-    mac_ips: HashMap<[u8; 6], BTreeSet<IpAddr>>,
-    ip_macs: HashMap<IpAddr, BTreeSet<[u8; 6]>>,
-    leases: HashMap<[u8; 6], BTreeSet<IpAddr>>,
+    mac_ips: FastMap<[u8; 6], BTreeSet<IpAddr>>,
+    ip_macs: FastMap<IpAddr, BTreeSet<[u8; 6]>>,
+    leases: FastMap<[u8; 6], BTreeSet<IpAddr>>,
 }
 
 /// A decided field: its value, how sure, and why.
@@ -194,10 +198,15 @@ impl Inventory {
         }
         let facts = self.facts.entry(subject).or_default();
         facts.touch(ts_ns);
-        if !facts.fields.contains_key(field) && facts.fields.len() >= MAX_FIELDS {
-            return;
+        if !facts.fields.contains_key(field) {
+            if facts.fields.len() >= MAX_FIELDS {
+                return;
+            }
+            facts.fields.insert(field.to_string(), Vec::new());
         }
-        let seen = facts.fields.entry(field.to_string()).or_default();
+        let Some(seen) = facts.fields.get_mut(field) else {
+            return;
+        };
         let value = truncate(value, MAX_VALUE_LEN);
         if let Some(s) = seen.iter_mut().find(|s| s.value == value) {
             s.count += 1;

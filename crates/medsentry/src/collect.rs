@@ -25,7 +25,7 @@ pub struct EventRows {
     pub hl7: Vec<Hl7Out>,
     pub hl7_by_type: BTreeMap<String, u64>,
     /// Identity evidence from HL7 messages, per open flow, until the flow ends.
-    hl7_identity: HashMap<u64, Hl7Identity>,
+    hl7_identity: HashMap<u64, Hl7Identity, foldhash::fast::RandomState>,
     /// The device inventory, fed as evidence arrives.
     pub inventory: Inventory,
 }

@@ -105,15 +105,42 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         truth.file_bytes as f64 / 1e6 / secs.max(1e-9)
     )?;
 
+    // The inventory medsentry built from the traffic alone, by category.
     let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
-    for d in &truth.devices {
-        *kinds.entry(d.kind).or_default() += 1;
+    let mut vendors: BTreeMap<&str, u64> = BTreeMap::new();
+    for d in &report.devices {
+        *kinds.entry(d.category.as_str()).or_default() += 1;
+        if let Some(v) = &d.vendor {
+            *vendors.entry(v.as_str()).or_default() += 1;
+        }
     }
+    let life = report
+        .devices
+        .iter()
+        .filter(|d| d.criticality == "life-sustaining")
+        .count();
     writeln!(
         out,
-        "The hospital (what synth built; passive device identification is the next release)"
+        "Devices identified from their traffic ({})",
+        thousands(report.devices.len() as u64)
     )?;
-    writeln!(out, "  {}", list(kinds.iter().map(|(k, n)| (*k, *n))))?;
+    writeln!(
+        out,
+        "  {:<20} {}",
+        "by category",
+        list(kinds.iter().map(|(k, n)| (*k, *n)))
+    )?;
+    writeln!(
+        out,
+        "  {:<20} {}",
+        "by maker",
+        list(vendors.iter().map(|(k, n)| (*k, *n)))
+    )?;
+    writeln!(
+        out,
+        "  {:<20} {life} life-sustaining devices (infusion pumps) on the network",
+        "criticality"
+    )?;
     let mut hosts = std::collections::BTreeSet::new();
     for f in &report.flows {
         hosts.insert(f.client.ip);
@@ -158,6 +185,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     risks(&mut out, &report)?;
 
     // The demo checks itself: what was analysed against what was generated.
+    let report_ref = &report;
     let checks = [
         (
             "HL7 messages",
@@ -189,12 +217,13 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
             "credentials",
             s.cleartext_credentials == truth.credentials.len() as u64,
         ),
+        ("devices", devices_agree(report_ref, &truth)),
     ];
     let bad: Vec<&str> = checks.iter().filter(|c| !c.1).map(|c| c.0).collect();
     if bad.is_empty() {
         writeln!(
             out,
-            "Checked against the synthetic ground truth: flows, HL7 messages, DICOM associations and commands, credentials all equal."
+            "Checked against the synthetic ground truth: devices (maker, category, name), flows, HL7 messages, DICOM associations and commands, credentials all equal."
         )?;
     } else {
         writeln!(
@@ -223,6 +252,24 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     )?;
     out.flush()?;
     Ok(if bad.is_empty() { 0 } else { 1 })
+}
+
+/// Every generated device identified with the maker, category and (where it is on the wire) name
+/// the truth gives it, and no other device.
+fn devices_agree(report: &Report, truth: &synth::Truth) -> bool {
+    let by_mac: BTreeMap<&str, &crate::report::DeviceOut> = report
+        .devices
+        .iter()
+        .filter_map(|d| Some((d.mac.as_deref()?, d)))
+        .collect();
+    report.devices.len() == truth.devices.len()
+        && truth.devices.iter().all(|t| {
+            by_mac.get(t.mac.as_str()).is_some_and(|d| {
+                d.vendor.as_deref() == Some(t.vendor.as_str())
+                    && d.category == t.category
+                    && (!t.hostname_on_wire || d.hostname.as_deref() == Some(t.hostname.as_str()))
+            })
+        })
 }
 
 fn risks(out: &mut dyn Write, report: &Report) -> anyhow::Result<()> {
