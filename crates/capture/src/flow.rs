@@ -414,6 +414,23 @@ impl<H: FlowHandler> FlowTable<H> {
             e.record.handshake_seen = true;
             e.client_isn.get_or_insert(seg.seq);
         }
+        if e.record.tcp_state == Some(TcpState::Reset)
+            && syn
+            && !ack
+            && dir == Direction::ToServer
+            && e.client_isn == Some(seg.seq)
+        {
+            // The client retries after the reset with the same ISN (stacks do, and tshark keeps it
+            // one conversation): the connection starts over in this flow, so what follows is read.
+            for half in &mut e.streams {
+                let stats = half.stats;
+                half.release(&mut self.budget);
+                *half = HalfStream::default();
+                half.stats = stats;
+            }
+            e.fin_seen = [false; 2];
+            e.record.tcp_state = None;
+        }
         let [to_server, to_client] = &mut e.streams;
         let (this, other) = match dir {
             Direction::ToServer => (to_server, to_client),
@@ -431,7 +448,9 @@ impl<H: FlowHandler> FlowTable<H> {
                 &mut self.budget,
                 &mut e.consumer,
             );
-            if ack {
+            // While the client's SYN waits for its SYN-ACK, an ACK from the server belongs to some
+            // earlier connection (an RFC 5961 challenge ACK): it says nothing about this stream.
+            if ack && e.record.tcp_state != Some(TcpState::SynSent) {
                 other.acked(
                     dir.reverse(),
                     ts,
@@ -1052,6 +1071,26 @@ mod tests {
         assert_eq!(done[1].0.end, EndReason::Fin);
         assert_eq!(done[2].0.end, EndReason::Fin);
         assert_eq!(done[2].0.first_seen, secs(6.0));
+    }
+
+    /// Found in suricata-verify's tls-subjectaltname capture: SYN, a stray ACK, the client's RST, then
+    /// the same SYN (same ISN) 3 s later and a whole connection. tshark keeps it one conversation and
+    /// reads its data; we lost it (the flow stayed reset) and declared a bogus gap from the stray ACK.
+    #[test]
+    fn a_syn_repeating_the_isn_after_a_reset_starts_the_connection_over() {
+        let mut t = table(FlowConfig::default());
+        tcp(&mut t, 1.0, C, S, SYN, 1000, 0, b"");
+        // A challenge ACK for an older connection, a little ahead of this one's ISN.
+        tcp(&mut t, 1.001, S, C, ACK, 5, 6000, b"");
+        tcp(&mut t, 1.002, C, S, RST, 6000, 0, b"");
+        connection(&mut t, 4.0, 1000);
+        let done = finish(t);
+        assert_eq!(done.len(), 1, "one conversation, as tshark counts it");
+        let (record, consumer) = &done[0];
+        assert_eq!(record.end, EndReason::Fin);
+        assert_eq!(consumer.bytes(Direction::ToServer), b"hello");
+        assert_eq!(consumer.bytes(Direction::ToClient), b"world!");
+        assert_eq!(record.reassembly[0].gaps + record.reassembly[1].gaps, 0);
     }
 
     #[test]
