@@ -417,9 +417,12 @@ fn tshark_agrees_with_the_truth() {
         .output()
         .expect("run tshark");
     let text = String::from_utf8_lossy(&expert.stdout);
+    // tshark files every RST under warnings ("Connection reset (RST)"): synth's glucose docks abort
+    // some uploads on purpose, so that one is a fact about the traffic, not a fault of the capture.
     let warnings: Vec<&str> = text
         .lines()
         .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .filter(|l| !l.contains("Connection reset (RST)"))
         .collect();
     assert!(
         warnings.is_empty(),

@@ -1058,12 +1058,23 @@ impl App for FtpSession {
 pub struct Exchanges {
     /// (request bytes, response bytes, think time before the request in ms)
     pub pairs: Vec<(usize, usize, (u64, u64))>,
+    /// The client ends with RST instead of FIN (embedded stacks that abort their sockets).
+    pub reset: bool,
     at: usize,
 }
 
 impl Exchanges {
     pub fn new(pairs: Vec<(usize, usize, (u64, u64))>) -> Exchanges {
-        Exchanges { pairs, at: 0 }
+        Exchanges {
+            pairs,
+            reset: false,
+            at: 0,
+        }
+    }
+
+    pub fn with_reset(mut self, reset: bool) -> Exchanges {
+        self.reset = reset;
+        self
     }
 }
 
@@ -1092,7 +1103,7 @@ impl App for Exchanges {
             None if self.at == self.pairs.len() * 2 + 1 => Step::Close {
                 by: Side::Client,
                 delay_us: ms(50, 2000, ctx.rng),
-                rst: false,
+                rst: self.reset,
             },
             None => Step::Hold,
         }
@@ -1248,6 +1259,16 @@ impl App for TlsWrap {
                     tag: Tag::Opaque,
                 }
             }
+            // An aborted socket says nothing more: no close_notify before the RST.
+            Step::Close {
+                by,
+                delay_us,
+                rst: true,
+            } => Step::Close {
+                by,
+                delay_us,
+                rst: true,
+            },
             Step::Close { by, delay_us, rst } => {
                 tls::alert_close_notify_encrypted(ctx.buf);
                 self.close_pending = Some(Step::Close {

@@ -801,7 +801,10 @@ impl<'h> Plan<'h> {
                 me,
                 cloud,
                 443,
-                Box::new(TlsWrap::new(Box::new(Exchanges::new(pairs)), p)),
+                Box::new(TlsWrap::new(
+                    Box::new(Exchanges::new(pairs).with_reset(r.chance(0.3))),
+                    p,
+                )),
                 "tls",
                 true,
             );
