@@ -329,6 +329,28 @@ fn big_capture_has_the_flows_argus_and_tshark_count() {
         report["summary"]["reassembly"]["gaps"], 0,
         "gen_big.py loses nothing"
     );
+    // Its 2,000 devices and the servers: one device per address (gen_big gives every host its own
+    // MAC), and the roles its truth file counts found from the traffic alone: monitors send vital
+    // signs, modalities store images, pumps serve a pump web UI. Its gateways and workstations are
+    // only TLS, DNS and HTTP clients and its ADT feeds only send ADT: nothing in their traffic says
+    // more than `unknown` or `server`, so they are not counted here.
+    let truth_path = format!("{}.truth.json", path.display());
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&truth_path).expect("gen_big truth file")).unwrap();
+    let devices = report["devices"].as_array().unwrap();
+    assert_eq!(
+        devices.len() as u64,
+        truth["distinct_ips"].as_u64().unwrap()
+    );
+    let count =
+        |category: &str| devices.iter().filter(|d| d["category"] == category).count() as u64;
+    let roles = &truth["roles"];
+    assert_eq!(count("patient-monitor"), roles["monitor"].as_u64().unwrap());
+    assert_eq!(
+        count("imaging-modality"),
+        roles["modality"].as_u64().unwrap()
+    );
+    assert_eq!(count("infusion-pump"), roles["pump"].as_u64().unwrap());
 }
 
 #[test]
