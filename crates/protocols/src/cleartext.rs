@@ -249,6 +249,8 @@ pub struct FtpLogin {
     /// `AUTH TLS` was accepted: what follows is encrypted.
     pub tls_upgraded: bool,
     pub credentials: Vec<Credential>,
+    /// The server's 220 greeting text (it often names the device's FTP daemon and version).
+    pub banner: Option<String>,
 }
 
 impl FtpLogin {
@@ -296,6 +298,10 @@ impl FtpLogin {
 
     fn reply(&mut self, line: &[u8]) {
         let code = line.get(..3).unwrap_or_default();
+        if code == b"220" && self.banner.is_none() {
+            let text = String::from_utf8_lossy(line.get(4..).unwrap_or_default());
+            self.banner = Some(text.trim().chars().take(120).collect());
+        }
         if code == b"234" {
             self.tls_upgraded = true;
         }
@@ -601,6 +607,11 @@ mod tests {
                 ("biomed", LoginOutcome::Rejected),
                 ("anonymous", LoginOutcome::Accepted)
             ]
+        );
+        assert_eq!(
+            f.banner.as_deref(),
+            Some("FTP ready"),
+            "the greeting is identity evidence"
         );
     }
 

@@ -420,6 +420,11 @@ impl FlowSession {
             Parser::Ftp(f) => {
                 self.encrypted |= f.tls_upgraded;
                 self.results.credentials.append(&mut f.credentials);
+                if let Some(b) = f.banner.take() {
+                    let ts = self.first_ts;
+                    self.results
+                        .fact(ts, About::Sender(Direction::ToClient), "banner.ftp", &b);
+                }
             }
             Parser::Undecided | Parser::Opaque => {}
         }
@@ -436,7 +441,12 @@ impl StreamConsumer for FlowSession {
             Parser::Dicom(d) => d.data(dir, ts, bytes),
             Parser::Http(h) => h.data(dir, ts, bytes),
             Parser::Telnet(t) => t.data(dir, ts, bytes),
-            Parser::Ftp(f) => f.data(dir, ts, bytes),
+            Parser::Ftp(f) => {
+                if self.first_ts.0 == 0 {
+                    self.first_ts = ts;
+                }
+                f.data(dir, ts, bytes)
+            }
             Parser::Tls(readers) => {
                 let r = &mut readers[dir.index()];
                 if !r.done() {
