@@ -331,6 +331,26 @@ pub struct HttpExchange {
     pub server: Option<String>,
     /// The `User-Agent` of the first request.
     pub user_agent: Option<String>,
+    /// The `Host` of the first request: the name the client knows the server by.
+    pub host: Option<String>,
+    /// The `<title>` of the first HTML page served (device web interfaces name the product there).
+    pub title: Option<String>,
+    /// The start of response bodies, searched for a title (at most [`TITLE_SCAN`] bytes).
+    body_head: Vec<u8>,
+}
+
+/// Bytes of response bodies searched for a `<title>`.
+const TITLE_SCAN: usize = 2048;
+
+/// The text of the first `<title>` element in `html`, if it is complete there.
+fn html_title(html: &[u8]) -> Option<String> {
+    let lower: Vec<u8> = html.iter().map(u8::to_ascii_lowercase).collect();
+    let open = find(&lower, b"<title")?;
+    let start = open + find(&lower[open..], b">")? + 1;
+    let end = start + find(&lower[start..], b"</title")?;
+    let text = String::from_utf8_lossy(&html[start..end]);
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then(|| text.chars().take(120).collect())
 }
 
 #[derive(Debug, Default)]
@@ -348,6 +368,17 @@ impl HttpExchange {
             if reader.body_left > 0 {
                 let n = (reader.body_left.min(bytes.len() as u64)) as usize;
                 reader.body_left -= n as u64;
+                if dir == Direction::ToClient
+                    && self.title.is_none()
+                    && self.body_head.len() < TITLE_SCAN
+                {
+                    let room = TITLE_SCAN - self.body_head.len();
+                    self.body_head.extend_from_slice(&bytes[..n.min(room)]);
+                    self.title = html_title(&self.body_head);
+                    if reader.body_left == 0 {
+                        self.body_head.clear();
+                    }
+                }
                 bytes = &bytes[n..];
                 continue;
             }
@@ -416,6 +447,8 @@ impl HttpExchange {
                 }
             } else if name.eq_ignore_ascii_case(b"server") && dir == Direction::ToClient {
                 self.server.get_or_insert_with(|| username(value));
+            } else if name.eq_ignore_ascii_case(b"host") && dir == Direction::ToServer {
+                self.host.get_or_insert_with(|| username(value));
             } else if name.eq_ignore_ascii_case(b"user-agent") && dir == Direction::ToServer {
                 self.user_agent.get_or_insert_with(|| username(value));
             }
@@ -613,6 +646,24 @@ mod tests {
             Some("FTP ready"),
             "the greeting is identity evidence"
         );
+    }
+
+    #[test]
+    fn http_names_the_host_and_the_page_title() {
+        let mut h = HttpExchange::default();
+        h.data(UP, T, b"GET / HTTP/1.1\r\nHost: pump-0042.example\r\n\r\n");
+        let body = b"<html><head><TITLE>\n  Alaris 8015   PC Unit</title></head></html>";
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nServer: GoAhead\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        h.data(DOWN, T, head.as_bytes());
+        h.data(DOWN, T, &body[..20]);
+        assert_eq!(h.title, None, "not complete yet");
+        h.data(DOWN, T, &body[20..]);
+        assert_eq!(h.host.as_deref(), Some("pump-0042.example"));
+        assert_eq!(h.title.as_deref(), Some("Alaris 8015 PC Unit"));
+        assert_eq!(html_title(b"<title>unterminated"), None);
     }
 
     #[test]

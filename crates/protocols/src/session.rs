@@ -394,6 +394,15 @@ impl FlowSession {
                 self.results.http_requests = h.requests;
                 self.results.http_server = h.server.take();
                 self.results.http_user_agent = h.user_agent.take();
+                let ts = self.first_ts;
+                if let Some(host) = h.host.take() {
+                    self.results
+                        .fact(ts, About::Sender(Direction::ToClient), "http.host", &host);
+                }
+                if let Some(title) = h.title.take() {
+                    self.results
+                        .fact(ts, About::Sender(Direction::ToClient), "http.title", &title);
+                }
             }
             Parser::Tls(readers) => {
                 let ts = self.first_ts;
@@ -439,7 +448,12 @@ impl StreamConsumer for FlowSession {
         match &mut self.parser {
             Parser::Hl7(_) => self.hl7_frames(dir, ts, bytes),
             Parser::Dicom(d) => d.data(dir, ts, bytes),
-            Parser::Http(h) => h.data(dir, ts, bytes),
+            Parser::Http(h) => {
+                if self.first_ts.0 == 0 {
+                    self.first_ts = ts;
+                }
+                h.data(dir, ts, bytes)
+            }
             Parser::Telnet(t) => t.data(dir, ts, bytes),
             Parser::Ftp(f) => {
                 if self.first_ts.0 == 0 {
