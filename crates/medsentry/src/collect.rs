@@ -248,8 +248,14 @@ impl Collector {
         let mut events = self.events.borrow_mut();
         let hl7 = events.hl7_identity.remove(&record.id);
         let inv = &mut events.inventory;
-        inv.saw(ts, client, record.macs[0]);
-        inv.saw(ts, server, record.macs[1]);
+        // An end that never sent and shows no MAC of its own (a broadcast or unanswered address) is
+        // not evidence of a device.
+        for (d, ip) in [(Direction::ToServer, client), (Direction::ToClient, server)] {
+            let mac = record.macs[d.index()];
+            if record.packets[d.index()] > 0 || mac.is_some() {
+                inv.saw(ts, ip, mac);
+            }
+        }
         let answered = record.packets[Direction::ToClient.index()] > 0;
         let service = match session.app {
             App::Dns if record.server.port == 53 && answered => Some("dns-server"),

@@ -522,3 +522,66 @@ fn max_rows_bounds_the_message_list_and_keeps_counts_exact() {
         .sum();
     assert_eq!(total, 16);
 }
+
+/// SSH identification lines are software evidence of the side that sent them: suricata-verify's
+/// ssh-hassh capture, against tshark's `ssh.protocol`.
+#[test]
+fn ssh_identification_lines_name_each_side_software() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
+    let pcap = corpus.join("pcap/suricata-verify/ssh-hassh/input.pcap");
+    let r = report(&pcap, &[]);
+    let mut ours: Vec<(String, String)> = Vec::new();
+    for d in r["devices"].as_array().unwrap() {
+        for e in d["evidence"].as_array().unwrap() {
+            if e["field"] == "banner.ssh" {
+                let ip = d["ips"][0].as_str().unwrap_or_default().to_string();
+                ours.push((ip, e["value"].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    ours.sort();
+    let out = Command::new(tshark)
+        .args(["-r"])
+        .arg(&pcap)
+        .args([
+            "-Y",
+            "ssh.protocol",
+            "-T",
+            "fields",
+            "-e",
+            "ip.src",
+            "-e",
+            "ssh.protocol",
+        ])
+        .output()
+        .expect("run tshark");
+    let mut theirs: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    theirs.sort();
+    theirs.dedup();
+    assert!(!theirs.is_empty());
+    assert_eq!(ours, theirs);
+    let ssh = r["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["app"] == "ssh")
+        .expect("an ssh flow");
+    assert_eq!(ssh["encrypted"], true);
+    // The broadcast address the capture's NetBIOS traffic goes to is not a device.
+    assert!(
+        !r["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["id"] == "ip-192.168.0.255")
+    );
+}

@@ -17,6 +17,7 @@ pub enum App {
     Dhcp,
     Ntp,
     Mdns,
+    Ssh,
 }
 
 impl App {
@@ -34,6 +35,7 @@ impl App {
             App::Dhcp => "dhcp",
             App::Ntp => "ntp",
             App::Mdns => "mdns",
+            App::Ssh => "ssh",
         }
     }
 }
@@ -76,6 +78,7 @@ impl PortMap {
             443 | 8443 => App::Tls,
             23 => App::Telnet,
             21 => App::Ftp,
+            22 => App::Ssh,
             53 => App::Dns,
             _ => App::Unknown,
         }
@@ -114,6 +117,9 @@ pub fn by_content(first: &[u8], to_server: bool) -> Option<App> {
     }
     if is_tls_record(first) {
         return Some(App::Tls);
+    }
+    if first.starts_with(b"SSH-") {
+        return Some(App::Ssh);
     }
     if is_telnet_negotiation(first) {
         return Some(App::Telnet);

@@ -113,6 +113,9 @@ pub struct IdentityFact {
     pub value: String,
 }
 
+/// Longest SSH identification line read (RFC 4253 allows 255 bytes).
+const SSH_LINE: usize = 255;
+
 /// Identity facts kept per flow (a long DNS or mDNS conversation repeats itself).
 const MAX_IDENTITY_FACTS: usize = 64;
 
@@ -215,6 +218,9 @@ enum Parser {
     Http(Box<HttpExchange>),
     Telnet(Box<TelnetLogin>),
     Ftp(Box<FtpLogin>),
+    /// SSH: each side's identification line (`SSH-2.0-OpenSSH_8.4p1 Debian-5`) is read, the rest is
+    /// encrypted.
+    Ssh(Box<[Vec<u8>; 2]>),
     /// TLS: the hellos (and a TLS 1.2 server certificate) are read for identity, the rest is opaque.
     Tls(Box<[crate::tls_hello::HelloReader; 2]>),
     /// Encrypted, or a protocol we do not parse: bytes are only counted by the flow table.
@@ -307,6 +313,10 @@ impl FlowSession {
             App::Http => Parser::Http(Box::default()),
             App::Telnet => Parser::Telnet(Box::default()),
             App::Ftp => Parser::Ftp(Box::default()),
+            App::Ssh => {
+                self.encrypted = true;
+                Parser::Ssh(Box::default())
+            }
             App::Tls => {
                 self.encrypted = true;
                 // TLS on a clinical port protects that protocol: say which.
@@ -425,6 +435,20 @@ impl FlowSession {
                     }
                 }
             }
+            Parser::Ssh(lines) => {
+                let ts = self.first_ts;
+                for (d, line) in [Direction::ToServer, Direction::ToClient]
+                    .into_iter()
+                    .zip(lines.iter())
+                {
+                    let end = line.iter().position(|&c| c == b'\n').unwrap_or(line.len());
+                    let text = String::from_utf8_lossy(&line[..end]);
+                    let text = text.trim_end_matches('\r');
+                    if text.starts_with("SSH-") {
+                        self.results.fact(ts, About::Sender(d), "banner.ssh", text);
+                    }
+                }
+            }
             Parser::Telnet(t) => self.results.credentials.append(&mut t.credentials),
             Parser::Ftp(f) => {
                 self.encrypted |= f.tls_upgraded;
@@ -461,6 +485,17 @@ impl StreamConsumer for FlowSession {
                 }
                 f.data(dir, ts, bytes)
             }
+            Parser::Ssh(lines) => {
+                if self.first_ts.0 == 0 {
+                    self.first_ts = ts;
+                }
+                let line = &mut lines[dir.index()];
+                // Only the identification line: up to its LF, at most 255 bytes (RFC 4253 4.2).
+                if !line.contains(&b'\n') && line.len() < SSH_LINE {
+                    let room = SSH_LINE - line.len();
+                    line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+                }
+            }
             Parser::Tls(readers) => {
                 let r = &mut readers[dir.index()];
                 if !r.done() {
@@ -482,6 +517,14 @@ impl StreamConsumer for FlowSession {
             Parser::Telnet(t) => t.gap(dir),
             Parser::Ftp(f) => f.gap(dir),
             Parser::Tls(readers) => readers[dir.index()].gap(),
+            // The identification line is the first thing each side sends: after a gap, no more.
+            Parser::Ssh(lines) => {
+                let line = &mut lines[dir.index()];
+                if !line.contains(&b'\n') {
+                    line.clear();
+                    line.push(b'\n');
+                }
+            }
             Parser::Undecided | Parser::Opaque => {}
         }
     }
