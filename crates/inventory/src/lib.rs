@@ -7,6 +7,7 @@
 //! decides identity (a device is its MAC where it is on the captured segment, else its address;
 //! a MAC that carries many addresses is a router), then applies the [`rules::Rules`].
 
+pub mod cmms;
 pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
