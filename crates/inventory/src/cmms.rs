@@ -245,8 +245,26 @@ pub struct Reconciliation {
     pub never_seen: Vec<String>,
 }
 
+/// A device as the reconciliation needs it: its id, MAC and addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub id: String,
+    pub mac: Option<[u8; 6]>,
+    pub ips: Vec<IpAddr>,
+}
+
+impl From<&Device> for Known {
+    fn from(d: &Device) -> Known {
+        Known {
+            id: d.id.clone(),
+            mac: d.mac,
+            ips: d.ips.clone(),
+        }
+    }
+}
+
 /// Matches assets to devices by MAC first, then by address (each device and asset used once).
-pub fn reconcile(devices: &[Device], assets: &[Asset]) -> Reconciliation {
+pub fn reconcile(devices: &[Known], assets: &[Asset]) -> Reconciliation {
     let mut by_mac: HashMap<[u8; 6], usize> = HashMap::new();
     let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
     for (i, d) in devices.iter().enumerate() {
@@ -367,7 +385,11 @@ BME-0005,Acme,Y,SN6,,10.0.0.8,,,,toaster-grade,\r\n";
             "10.0.0.9".parse().unwrap(),
             Some([0x00, 0x10, 0x5d, 9, 9, 9]),
         );
-        let devices = inv.finish(&Rules::builtin());
+        let devices: Vec<Known> = inv
+            .finish(&Rules::builtin())
+            .iter()
+            .map(Known::from)
+            .collect();
         let imp = parse(CSV).unwrap();
         let r = reconcile(&devices, &imp.assets);
         assert_eq!(

@@ -120,6 +120,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         OutputFormat::Table => crate::table::write(&mut out, &report, args.top)?,
     }
     out.flush().context("writing the report")?;
+    if let Some(db) = &args.db {
+        let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+        let line = crate::persist::save(db, &report, &sources)?;
+        eprintln!("medsentry: {line}");
+    }
     // The report of a big capture holds millions of small strings; freeing them one by one costs a tenth
     // of the run, and the process is about to exit, which frees them all at once.
     std::mem::forget(report);

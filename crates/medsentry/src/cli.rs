@@ -20,6 +20,66 @@ pub enum Command {
     Synth(SynthArgs),
     /// Synthesise a hospital's traffic and analyse it: medsentry's job in one command.
     Demo(DemoArgs),
+    /// The device inventory kept in the database (`analyze --db` fills it).
+    Inventory(InventoryArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InventoryArgs {
+    /// The database: a SQLite file, or a postgres:// URL.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH|URL",
+        env = "MEDSENTRY_DB",
+        default_value = "medsentry.db"
+    )]
+    pub db: String,
+
+    #[command(subcommand)]
+    pub command: InventoryCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Devices, most critical categories first.
+    List {
+        #[arg(long)]
+        category: Option<String>,
+        /// A part of the vendor's name.
+        #[arg(long)]
+        vendor: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// One device: every field with the rule and evidence that decided it, addresses, evidence,
+    /// communications, changes and findings.
+    Show {
+        /// A device id (`mac-...`, `ip-...`), a MAC or an address.
+        id: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Every device, for a spreadsheet or another tool.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        #[arg(long, short = 'o', value_name = "PATH")]
+        output: Option<PathBuf>,
+    },
+    /// Reconcile a CMMS export (CSV) with the devices seen on the network.
+    ImportCmms {
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -106,6 +166,12 @@ pub struct AnalyzeArgs {
     /// Without it the report names the fields that carried patient data, never their values.
     #[arg(long)]
     pub show_phi: bool,
+
+    /// Keep what this analysis found (devices with their evidence, communications, findings) in a
+    /// database, merged with earlier runs: a SQLite file (`--db` alone: ./medsentry.db) or a
+    /// postgres:// URL.
+    #[arg(long, value_name = "PATH|URL", num_args = 0..=1, default_missing_value = "medsentry.db", env = "MEDSENTRY_DB")]
+    pub db: Option<String>,
 
     /// A TOML policy file (see README: `[ports]` hl7, dicom, dicom_tls, hl7_tls).
     #[arg(long, value_name = "PATH", env = "MEDSENTRY_CONFIG")]

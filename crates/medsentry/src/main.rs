@@ -8,6 +8,8 @@ mod cli;
 mod collect;
 mod config;
 mod demo;
+mod inventory_cmd;
+mod persist;
 mod report;
 mod synth;
 mod table;
@@ -22,9 +24,19 @@ fn main() -> ExitCode {
         cli::Command::Analyze(args) => analyze::run(&args),
         cli::Command::Synth(args) => synth::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
+        cli::Command::Inventory(args) => inventory_cmd::run(&args),
     };
     match res {
         Ok(code) => ExitCode::from(code),
+        // A reader that stopped early (`| head`) is not an error of ours.
+        Err(err)
+            if err
+                .chain()
+                .filter_map(|e| e.downcast_ref::<std::io::Error>())
+                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("medsentry: {err:#}");
             ExitCode::from(2)

@@ -29,6 +29,9 @@ pub struct Report {
     pub findings: Vec<FindingOut>,
     /// Whether patient data values were asked for (`--show-phi`); without it no value appears anywhere.
     pub phi_values_shown: bool,
+    /// The inventory's devices as decided, for the database (`--db`).
+    #[serde(skip)]
+    pub inventory: Vec<inventory::Device>,
 }
 
 #[derive(Debug, Serialize)]
@@ -419,7 +422,8 @@ impl Report {
     ) -> Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
         let mut events = c.events.borrow_mut();
-        let devices = devices_out(std::mem::take(&mut events.inventory).finish(&c.rules));
+        let decided = std::mem::take(&mut events.inventory).finish(&c.rules);
+        let devices = devices_out(decided.clone());
         let f = &stats.flows;
         let r = &f.reassembly;
         let d = &stats.defrag;
@@ -504,6 +508,7 @@ impl Report {
             dicom_associations: c.dicom,
             findings: c.findings,
             phi_values_shown: show_phi,
+            inventory: decided,
         }
     }
 }

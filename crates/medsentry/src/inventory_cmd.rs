@@ -1,0 +1,332 @@
+//! `medsentry inventory list|show|export|import-cmms`: the device inventory kept by `analyze --db`.
+
+use std::io::Write;
+
+use anyhow::Context;
+use store::{DeviceDetail, DeviceFilter, Store};
+
+use crate::cli::{ExportFormat, InventoryArgs, InventoryCommand, OutputFormat};
+
+fn time(ns: i64) -> String {
+    capture::Timestamp(ns)
+        .format_rfc3339(&mut [0; capture::time::RFC3339_LEN])
+        .to_string()
+}
+
+fn dash(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("-")
+}
+
+pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
+    if !args.db.contains("://") && !std::path::Path::new(&args.db).exists() {
+        anyhow::bail!(
+            "{}: no such database (run `medsentry analyze --db {} CAPTURE` first)",
+            args.db,
+            args.db
+        );
+    }
+    let mut db = Store::open(&args.db)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    match &args.command {
+        InventoryCommand::List {
+            category,
+            vendor,
+            limit,
+            format,
+        } => {
+            let filter = DeviceFilter {
+                category: category.clone(),
+                vendor: vendor.clone(),
+                limit: Some(*limit),
+                ..DeviceFilter::default()
+            };
+            let devices = db.list_devices(&filter)?;
+            match format {
+                OutputFormat::Json => {
+                    let rows: Vec<serde_json::Value> = devices
+                        .iter()
+                        .map(|d| {
+                            serde_json::json!({
+                                "id": d.id, "mac": d.mac, "ips": d.ips, "category": d.category,
+                                "criticality": d.criticality, "vendor": d.vendor, "model": d.model,
+                                "hostname": d.hostname, "software": d.software, "role": d.role,
+                                "modality": d.modality, "first_seen": time(d.first_seen_ns),
+                                "last_seen": time(d.last_seen_ns), "first_run": d.first_run.0, "last_run": d.last_run.0,
+                            })
+                        })
+                        .collect();
+                    serde_json::to_writer_pretty(&mut out, &rows)?;
+                    writeln!(out)?;
+                }
+                OutputFormat::Table => {
+                    writeln!(
+                        out,
+                        "{:<20} {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} last seen",
+                        "id", "category", "criticality", "address", "vendor", "model", "hostname"
+                    )?;
+                    for d in &devices {
+                        writeln!(
+                            out,
+                            "{:<20} {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} {}",
+                            d.id,
+                            d.category,
+                            dash(&d.criticality),
+                            d.ips.first().map_or("-", String::as_str),
+                            dash(&d.vendor),
+                            dash(&d.model),
+                            dash(&d.hostname),
+                            time(d.last_seen_ns)
+                        )?;
+                    }
+                    writeln!(out, "{} devices", devices.len())?;
+                }
+            }
+        }
+        InventoryCommand::Show { id, format } => {
+            let Some(d) = db.device(id)? else {
+                anyhow::bail!("{}: no device `{id}` (an id, a MAC or an address)", args.db);
+            };
+            match format {
+                OutputFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &detail_json(&d))?;
+                    writeln!(out)?;
+                }
+                OutputFormat::Table => show(&mut out, &d)?,
+            }
+        }
+        InventoryCommand::Export { format, output } => {
+            let mut sink: Box<dyn Write> = match output {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("cannot create {}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            let n = match format {
+                ExportFormat::Csv => {
+                    writeln!(
+                        sink,
+                        "id,mac,ips,category,criticality,vendor,model,hostname,software,role,modality,first_seen,last_seen"
+                    )?;
+                    db.export(
+                        &DeviceFilter::default(),
+                        |d: DeviceDetail| -> anyhow::Result<()> {
+                            let s = &d.device;
+                            let cells = [
+                                s.id.clone(),
+                                s.mac.clone().unwrap_or_default(),
+                                ips(&d).join(" "),
+                                s.category.clone(),
+                                s.criticality.clone().unwrap_or_default(),
+                                s.vendor.clone().unwrap_or_default(),
+                                s.model.clone().unwrap_or_default(),
+                                s.hostname.clone().unwrap_or_default(),
+                                s.software.clone().unwrap_or_default(),
+                                s.role.clone().unwrap_or_default(),
+                                s.modality.clone().unwrap_or_default(),
+                                time(s.first_seen_ns),
+                                time(s.last_seen_ns),
+                            ];
+                            let line: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+                            writeln!(sink, "{}", line.join(","))?;
+                            Ok(())
+                        },
+                    )?
+                }
+                ExportFormat::Json => {
+                    let mut rows = Vec::new();
+                    let n = db.export(
+                        &DeviceFilter::default(),
+                        |d: DeviceDetail| -> anyhow::Result<()> {
+                            rows.push(detail_json(&d));
+                            Ok(())
+                        },
+                    )?;
+                    serde_json::to_writer_pretty(&mut sink, &rows)?;
+                    writeln!(sink)?;
+                    n
+                }
+            };
+            sink.flush()?;
+            eprintln!("medsentry: exported {n} devices");
+        }
+        InventoryCommand::ImportCmms { file } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let import = inventory::cmms::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            for e in &import.errors {
+                eprintln!(
+                    "medsentry: {}:{}: {} (row skipped)",
+                    file.display(),
+                    e.line,
+                    e.message
+                );
+            }
+            let mut known = Vec::new();
+            db.export(
+                &DeviceFilter::default(),
+                |d: DeviceDetail| -> anyhow::Result<()> {
+                    known.push(inventory::cmms::Known {
+                        id: d.device.id.clone(),
+                        mac: d.device.mac.as_deref().and_then(inventory::cmms::parse_mac),
+                        ips: d
+                            .device
+                            .ips
+                            .iter()
+                            .chain(d.addresses.iter().map(|a| &a.ip))
+                            .filter_map(|i| i.parse().ok())
+                            .collect(),
+                    });
+                    Ok(())
+                },
+            )?;
+            let r = inventory::cmms::reconcile(&known, &import.assets);
+            writeln!(
+                out,
+                "{} assets imported, {} rows skipped",
+                import.assets.len(),
+                import.errors.len()
+            )?;
+            writeln!(out, "matched ({}):", r.matched.len())?;
+            for (id, tag, by) in &r.matched {
+                writeln!(out, "  {tag:<16} {id:<24} by {by}")?;
+            }
+            writeln!(
+                out,
+                "on the network, not in the CMMS ({}):",
+                r.not_in_cmms.len()
+            )?;
+            for id in &r.not_in_cmms {
+                writeln!(out, "  {id}")?;
+            }
+            writeln!(
+                out,
+                "in the CMMS, never seen on the network ({}):",
+                r.never_seen.len()
+            )?;
+            for tag in &r.never_seen {
+                writeln!(out, "  {tag}")?;
+            }
+            out.flush()?;
+            return Ok(u8::from(!import.errors.is_empty()));
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A device's addresses: those listed with it, else its address history.
+fn ips(d: &DeviceDetail) -> Vec<String> {
+    if d.device.ips.is_empty() {
+        d.addresses.iter().map(|a| a.ip.clone()).collect()
+    } else {
+        d.device.ips.clone()
+    }
+}
+
+fn detail_json(d: &DeviceDetail) -> serde_json::Value {
+    let s = &d.device;
+    serde_json::json!({
+        "id": s.id, "mac": s.mac, "ips": ips(d), "category": s.category, "criticality": s.criticality,
+        "vendor": s.vendor, "model": s.model, "hostname": s.hostname, "software": s.software,
+        "role": s.role, "modality": s.modality,
+        "first_seen": time(s.first_seen_ns), "last_seen": time(s.last_seen_ns),
+        "decided": d.fields.iter().map(|f| serde_json::json!({
+            "field": f.field.field, "value": f.field.value, "confidence": f.field.confidence,
+            "rule": f.field.rule, "reason": f.field.reason,
+            "evidence": {"field": f.field.evidence_field, "value": f.field.evidence_value}, "run": f.run.0,
+        })).collect::<Vec<_>>(),
+        "addresses": d.addresses.iter().map(|a| serde_json::json!({
+            "ip": a.ip, "first_seen": time(a.first_seen_ns), "last_seen": time(a.last_seen_ns),
+        })).collect::<Vec<_>>(),
+        "evidence": d.evidence.iter().map(|e| serde_json::json!({
+            "field": e.field, "value": e.value, "count": e.count,
+            "first_seen": time(e.first_seen_ns), "last_seen": time(e.last_seen_ns),
+        })).collect::<Vec<_>>(),
+        "communications": d.communications.iter().map(|c| serde_json::json!({
+            "peer": c.peer_ip, "peer_device": c.peer_device, "port": c.peer_port, "transport": c.transport,
+            "app": c.app, "direction": c.direction.as_str(), "flows": c.flows, "packets": c.packets, "bytes": c.bytes,
+            "first_seen": time(c.first_seen_ns), "last_seen": time(c.last_seen_ns),
+        })).collect::<Vec<_>>(),
+        "changes": d.changes.iter().map(|c| serde_json::json!({
+            "run": c.run.0, "field": c.field, "old": c.old, "new": c.new,
+        })).collect::<Vec<_>>(),
+        "findings": d.findings.iter().map(|f| serde_json::json!({
+            "run": f.run.0, "kind": f.finding.kind, "severity": f.finding.severity, "title": f.finding.title,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn show(out: &mut dyn Write, d: &DeviceDetail) -> std::io::Result<()> {
+    let s = &d.device;
+    writeln!(out, "{}  {}  {}", s.id, dash(&s.mac), ips(d).join(" "))?;
+    writeln!(
+        out,
+        "  seen {} .. {} (runs {} .. {})",
+        time(s.first_seen_ns),
+        time(s.last_seen_ns),
+        s.first_run,
+        s.last_run
+    )?;
+    writeln!(out, "Fields (value, confidence, rule: reason <- evidence)")?;
+    for f in &d.fields {
+        let f = &f.field;
+        writeln!(
+            out,
+            "  {:<12} {:<28} {:.2}  {}: {} <- {} = {}",
+            f.field, f.value, f.confidence, f.rule, f.reason, f.evidence_field, f.evidence_value
+        )?;
+    }
+    writeln!(out, "Evidence")?;
+    for e in &d.evidence {
+        writeln!(out, "  {:<32} {:<40} x{}", e.field, e.value, e.count)?;
+    }
+    writeln!(out, "Communications (largest first)")?;
+    for c in &d.communications {
+        writeln!(
+            out,
+            "  {:<3} {:<24} {}/{:<5} {:<8} {:>8} flows {:>12} bytes",
+            c.direction.as_str(),
+            c.peer_device.as_deref().unwrap_or(&c.peer_ip),
+            c.transport,
+            c.peer_port,
+            c.app,
+            c.flows,
+            c.bytes
+        )?;
+    }
+    if !d.changes.is_empty() {
+        writeln!(out, "Changes")?;
+        for c in &d.changes {
+            writeln!(
+                out,
+                "  run {}: {} {} -> {}",
+                c.run,
+                c.field,
+                dash(&c.old),
+                dash(&c.new)
+            )?;
+        }
+    }
+    if !d.findings.is_empty() {
+        writeln!(out, "Findings")?;
+        for f in &d.findings {
+            writeln!(
+                out,
+                "  run {}: {} {} {}",
+                f.run, f.finding.severity, f.finding.kind, f.finding.title
+            )?;
+        }
+    }
+    Ok(())
+}

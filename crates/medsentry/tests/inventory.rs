@@ -1,0 +1,241 @@
+//! End-to-end: `analyze --db` keeps the inventory across runs; `inventory list|show|export|import-cmms`
+//! read it back; a killed analysis leaves the database consistent.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use testkit::Scratch;
+
+fn medsentry(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(args)
+        .output()
+        .expect("run medsentry")
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = medsentry(args);
+    assert!(
+        out.status.success(),
+        "medsentry {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn synth(path: &Path, minutes: u32, faults: &str) -> Value {
+    let p = path.to_str().unwrap();
+    ok(&[
+        "synth",
+        "-o",
+        p,
+        "--devices",
+        "40",
+        "--minutes",
+        &minutes.to_string(),
+        "--seed",
+        "31",
+        "--faults",
+        faults,
+    ]);
+    serde_json::from_slice(&std::fs::read(format!("{p}.truth.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_inventory_persists_merges_and_reads_back() {
+    let s = Scratch::new("inventory-db");
+    let db = s.path("inv.db");
+    let db = db.to_str().unwrap();
+    let (a, b) = (s.path("a.pcap"), s.path("b.pcap"));
+    let truth = synth(&a, 2, "none");
+    synth(&b, 3, "vlan=0.3");
+    let first = ok(&[
+        "analyze",
+        a.to_str().unwrap(),
+        "--db",
+        db,
+        "--format",
+        "json",
+    ]);
+    let n = truth["devices"].as_array().unwrap().len();
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains(&format!("{n} devices ({n} new")),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // The same hospital three minutes long: nothing new, every device seen later.
+    let second = ok(&[
+        "analyze",
+        b.to_str().unwrap(),
+        "--db",
+        db,
+        "--format",
+        "json",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("(0 new"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+
+    let list: Value =
+        serde_json::from_slice(&ok(&["inventory", "--db", db, "list", "--format", "json"]).stdout)
+            .unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), n);
+    for t in truth["devices"].as_array().unwrap() {
+        let d = list
+            .iter()
+            .find(|d| d["mac"] == t["mac"])
+            .unwrap_or_else(|| panic!("{} not listed", t["mac"]));
+        assert_eq!(d["category"], t["category"]);
+        assert_eq!(d["vendor"], t["vendor"]);
+        assert_eq!(d["first_run"], 1);
+        assert_eq!(d["last_run"], 2, "seen again in the second run");
+    }
+    let pacs = list.iter().find(|d| d["category"] == "pacs").unwrap();
+    let id = pacs["id"].as_str().unwrap();
+    let shown: Value = serde_json::from_slice(
+        &ok(&["inventory", "--db", db, "show", id, "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let decided = shown["decided"].as_array().unwrap();
+    let category = decided.iter().find(|f| f["field"] == "category").unwrap();
+    assert_eq!(category["value"], "pacs");
+    assert!(
+        category["rule"].is_string() && category["evidence"]["field"].is_string(),
+        "says why: {category}"
+    );
+    assert!(!shown["communications"].as_array().unwrap().is_empty());
+    // By MAC or by address too.
+    let mac = pacs["mac"].as_str().unwrap();
+    let by_mac: Value = serde_json::from_slice(
+        &ok(&["inventory", "--db", db, "show", mac, "--format", "json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(by_mac["id"], id);
+
+    let csv = String::from_utf8(ok(&["inventory", "--db", db, "export", "--format", "csv"]).stdout)
+        .unwrap();
+    assert_eq!(csv.lines().count(), n + 1);
+    assert!(csv.starts_with("id,mac,ips,category"));
+
+    // A CMMS export: two assets by MAC, one by address only, one bad row, one duplicate, one never seen.
+    let devs = truth["devices"].as_array().unwrap();
+    let (d0, d1, d2) = (&devs[10], &devs[11], &devs[12]);
+    let cmms = format!(
+        "Asset Tag,Manufacturer,Model,MAC Address,IP Address,Criticality\n\
+         BME-1,{},M1,{},,life-sustaining\n\
+         BME-2,{},M2,{},,\n\
+         BME-3,x,M3,,{},\n\
+         BME-4,x,M4,zz:zz,,\n\
+         BME-1,x,again,{},,\n\
+         BME-5,x,M5,00:11:22:33:44:55,10.99.0.1,\n",
+        d0["vendor"].as_str().unwrap(),
+        d0["mac"].as_str().unwrap(),
+        d1["vendor"].as_str().unwrap(),
+        d1["mac"].as_str().unwrap(),
+        d2["ipv4"].as_str().unwrap(),
+        d0["mac"].as_str().unwrap(),
+    );
+    let file = s.path("cmms.csv");
+    std::fs::write(&file, cmms).unwrap();
+    let out = medsentry(&[
+        "inventory",
+        "--db",
+        db,
+        "import-cmms",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "bad rows make the exit status 1"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cmms.csv:5:") && err.contains("cmms.csv:6:"),
+        "{err}"
+    );
+    assert!(text.contains("4 assets imported, 2 rows skipped"), "{text}");
+    assert!(text.contains("matched (3):"), "{text}");
+    assert!(
+        text.contains(&format!("on the network, not in the CMMS ({}):", n - 3)),
+        "{text}"
+    );
+    assert!(
+        text.contains("never seen on the network (1):\n  BME-5"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_database_is_a_one_line_error() {
+    let out = medsentry(&["inventory", "--db", "/nonexistent/inv.db", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/inv.db") && err.lines().count() == 1,
+        "{err}"
+    );
+}
+
+/// A real process killed with SIGKILL at many points of `analyze --db`: the database always opens,
+/// and every device it holds is whole (an address and its decided category), as transactions promise.
+#[test]
+fn a_killed_analysis_leaves_a_consistent_database() {
+    let s = Scratch::new("inventory-kill");
+    let cap = s.path("k.pcap");
+    synth(&cap, 2, "none");
+    let db = s.path("k.db");
+    let db = db.to_str().unwrap();
+    // A first complete run, so that later kills land on a database with committed content.
+    ok(&[
+        "analyze",
+        cap.to_str().unwrap(),
+        "--db",
+        db,
+        "--format",
+        "json",
+    ]);
+    let committed = list_len(db);
+    for delay_ms in [5u64, 20, 50, 80, 120, 200, 300] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+            .args([
+                "analyze",
+                cap.to_str().unwrap(),
+                "--db",
+                db,
+                "--format",
+                "json",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL on Unix
+        let _ = child.wait();
+        assert_eq!(
+            list_len(db),
+            committed,
+            "after a kill at {delay_ms} ms: nothing committed is lost, nothing half-written"
+        );
+    }
+}
+
+fn list_len(db: &str) -> usize {
+    let out = ok(&["inventory", "--db", db, "list", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = v.as_array().unwrap();
+    for d in list {
+        assert!(
+            !d["ips"].as_array().unwrap().is_empty() || d["category"] == "network-device",
+            "device without address: {d}"
+        );
+        assert!(d["category"].is_string());
+    }
+    list.len()
+}

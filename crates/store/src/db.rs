@@ -1,0 +1,585 @@
+//! The two back-ends behind one small interface: a connection that runs SQL with bound values and
+//! returns rows. Everything above this module is written once; the SQL it sends is the dialect
+//! SQLite and PostgreSQL share (`$N` parameters, `INSERT ... ON CONFLICT ... DO UPDATE`,
+//! `RETURNING`, window functions). What differs lives here: connecting, the migrations, how a
+//! writing transaction begins.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Row as _, SqlSafeStr};
+
+/// The numbered migrations, in order. Each dialect has the same versions with the same meaning.
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/sqlite/0001_init.sql"),
+)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../migrations/postgres/0001_init.sql"),
+)];
+
+/// The schema version this build writes.
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Rows per `UNNEST` insert on PostgreSQL: bounds the size of one message.
+const PG_ROWS_PER_STATEMENT: usize = 20_000;
+
+/// Most values bound to one statement. SQLite allows 32,766, PostgreSQL 65,535; large statements
+/// cost parsing, small ones round trips.
+pub(crate) const MAX_PARAMS: usize = 8_000;
+
+/// How long a writer waits for another writer's transaction (SQLite `busy_timeout`).
+const SQLITE_BUSY: Duration = Duration::from_secs(60);
+/// How long connecting to PostgreSQL may take.
+const PG_CONNECT: Duration = Duration::from_secs(20);
+/// The advisory lock that serialises writers of one inventory (one schema) on PostgreSQL, with the
+/// schema's hash as second key (SQLite has `BEGIN IMMEDIATE`).
+const PG_WRITE_LOCK: i32 = 0x6d65_6473; // "meds"
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the database is, from what the user gave `--db`.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Target {
+    pub(crate) fn parse(url: &str) -> Target {
+        let lower = url.get(..13).unwrap_or(url).to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Target::Postgres(url.to_string());
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        // `sqlite:///abs/path` and `sqlite://rel/path`; options after `?` are not ours to honour.
+        let path = path.split_once('?').map_or(path, |(p, _)| p);
+        Target::Sqlite(PathBuf::from(path))
+    }
+
+    /// The database named for messages: a path, or the URL without its password.
+    pub(crate) fn display(&self) -> String {
+        match self {
+            Target::Sqlite(p) => p.display().to_string(),
+            Target::Postgres(u) => redact(u),
+        }
+    }
+}
+
+/// A PostgreSQL URL without its password (in the authority or as a `password=` parameter).
+pub(crate) fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority_end, _) = rest
+        .char_indices()
+        .find(|(_, c)| *c == '/' || *c == '?')
+        .unwrap_or((rest.len(), ' '));
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{user}@{host}")
+        }
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|kv| {
+                    !kv.to_ascii_lowercase().starts_with("password=")
+                        && !kv.to_ascii_lowercase().starts_with("sslpassword=")
+                })
+                .collect();
+            if kept.is_empty() {
+                path.to_string()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_string(),
+    };
+    if scheme.is_empty() {
+        format!("{authority}{tail}")
+    } else {
+        format!("{scheme}://{authority}{tail}")
+    }
+}
+
+/// A value bound to a statement. Integers are 64-bit everywhere (`BIGINT` on PostgreSQL).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Val<'a> {
+    I(i64),
+    OI(Option<i64>),
+    F(f64),
+    T(&'a str),
+    OT(Option<&'a str>),
+}
+
+/// A row from either back-end.
+pub(crate) enum Row {
+    Sqlite(SqliteRow),
+    Pg(PgRow),
+}
+
+macro_rules! get {
+    ($self:expr, $i:expr, $t:ty) => {
+        match $self {
+            Row::Sqlite(r) => r.try_get::<$t, usize>($i),
+            Row::Pg(r) => r.try_get::<$t, usize>($i),
+        }
+    };
+}
+
+impl Row {
+    pub(crate) fn i64(&self, i: usize) -> Result<i64, sqlx::Error> {
+        get!(self, i, i64)
+    }
+    pub(crate) fn opt_i64(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
+        get!(self, i, Option<i64>)
+    }
+    pub(crate) fn f64(&self, i: usize) -> Result<f64, sqlx::Error> {
+        get!(self, i, f64)
+    }
+    pub(crate) fn text(&self, i: usize) -> Result<String, sqlx::Error> {
+        get!(self, i, String)
+    }
+    pub(crate) fn opt_text(&self, i: usize) -> Result<Option<String>, sqlx::Error> {
+        get!(self, i, Option<String>)
+    }
+}
+
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match *a {
+                Val::I(v) => q.bind(v),
+                Val::OI(v) => q.bind(v),
+                Val::F(v) => q.bind(v),
+                Val::T(v) => q.bind(v),
+                Val::OT(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+pub(crate) enum Conn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+impl Conn {
+    pub(crate) async fn connect(target: &Target) -> Result<Conn, String> {
+        match target {
+            Target::Sqlite(path) => {
+                let opts = sqlite_options(path);
+                opts.connect()
+                    .await
+                    .map(Conn::Sqlite)
+                    .map_err(|e| sql_error(&e))
+            }
+            Target::Postgres(url) => {
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(|e| format!("not a usable PostgreSQL URL: {}", one_line(&e)))?
+                    .application_name("medsentry");
+                match tokio::time::timeout(PG_CONNECT, opts.connect()).await {
+                    Ok(Ok(c)) => Ok(Conn::Pg(c)),
+                    Ok(Err(e)) => Err(sql_error(&e)),
+                    Err(_) => Err(format!(
+                        "no answer within {} s (is PostgreSQL running there?)",
+                        PG_CONNECT.as_secs()
+                    )),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the migrations this database lacks, each in its own transaction (on PostgreSQL
+    /// under sqlx's advisory lock, so two processes opening a fresh database do not race).
+    pub(crate) async fn migrate(&mut self) -> Result<(), sqlx::migrate::MigrateError> {
+        let list = match self {
+            Conn::Sqlite(_) => SQLITE_MIGRATIONS,
+            Conn::Pg(_) => POSTGRES_MIGRATIONS,
+        };
+        let migrations = list
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        let migrator = Migrator::with_migrations(migrations);
+        match self {
+            Conn::Sqlite(c) => migrator.run(&mut *c).await,
+            Conn::Pg(c) => migrator.run(&mut *c).await,
+        }
+    }
+
+    /// Starts a writing transaction, waiting for any other writer to finish. Readers never wait.
+    pub(crate) async fn begin_write(&mut self) -> Result<(), sqlx::Error> {
+        match self {
+            Conn::Sqlite(c) => {
+                sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *c).await?;
+            }
+            Conn::Pg(c) => {
+                sqlx::raw_sql("BEGIN").execute(&mut *c).await?;
+                let lock =
+                    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))")
+                        .bind(PG_WRITE_LOCK)
+                        .execute(&mut *c)
+                        .await;
+                if let Err(e) = lock {
+                    self.rollback().await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn commit(&mut self) -> Result<(), sqlx::Error> {
+        match self {
+            Conn::Sqlite(c) => sqlx::raw_sql("COMMIT").execute(&mut *c).await.map(drop),
+            Conn::Pg(c) => sqlx::raw_sql("COMMIT").execute(&mut *c).await.map(drop),
+        }
+    }
+
+    /// Best effort: the error that made us roll back is the one worth reporting.
+    pub(crate) async fn rollback(&mut self) {
+        let _ = match self {
+            Conn::Sqlite(c) => sqlx::raw_sql("ROLLBACK").execute(&mut *c).await.map(drop),
+            Conn::Pg(c) => sqlx::raw_sql("ROLLBACK").execute(&mut *c).await.map(drop),
+        };
+    }
+
+    /// Runs one statement; returns the rows it changed.
+    pub(crate) async fn execute(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: &[Val<'_>],
+    ) -> Result<u64, sqlx::Error> {
+        self.execute_cached(sql, args, true).await
+    }
+
+    /// `persistent`: keep the prepared statement for the next call (only for SQL that recurs).
+    pub(crate) async fn execute_cached(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: &[Val<'_>],
+        persistent: bool,
+    ) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Conn::Sqlite(c) => bind_all!(sqlx::query(sql).persistent(persistent), args)
+                .execute(&mut *c)
+                .await?
+                .rows_affected(),
+            Conn::Pg(c) => bind_all!(sqlx::query(sql).persistent(persistent), args)
+                .execute(&mut *c)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// `<head> VALUES ... <tail>` for `vals`, `cols` values a row, in few statements. SQLite: a
+    /// multi-row `VALUES` per [`MAX_PARAMS`] values. PostgreSQL: one array per column through
+    /// `UNNEST`, one prepared statement whatever the number of rows.
+    pub(crate) async fn insert_rows(
+        &mut self,
+        head: &str,
+        tail: &str,
+        cols: usize,
+        vals: &[Val<'_>],
+    ) -> Result<(), sqlx::Error> {
+        debug_assert_eq!(vals.len() % cols, 0);
+        if vals.is_empty() {
+            return Ok(());
+        }
+        if let Conn::Pg(c) = self {
+            for chunk in vals.chunks(PG_ROWS_PER_STATEMENT * cols) {
+                pg_unnest(c, head, tail, cols, chunk).await?;
+            }
+            return Ok(());
+        }
+        let per = (MAX_PARAMS / cols).max(1);
+        for chunk in vals.chunks(per * cols) {
+            let rows = chunk.len() / cols;
+            let sql = format!("{head} VALUES {} {tail}", self.values_list(rows, cols));
+            self.execute_cached(AssertSqlSafe(sql), chunk, rows == per)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn fetch(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: &[Val<'_>],
+    ) -> Result<Vec<Row>, sqlx::Error> {
+        Ok(match self {
+            Conn::Sqlite(c) => bind_all!(sqlx::query(sql), args)
+                .fetch_all(&mut *c)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Conn::Pg(c) => bind_all!(sqlx::query(sql), args)
+                .fetch_all(&mut *c)
+                .await?
+                .into_iter()
+                .map(Row::Pg)
+                .collect(),
+        })
+    }
+
+    /// Refreshes the planner's statistics after a large write, so that the first queries after an
+    /// import already use the indexes (PostgreSQL would otherwise wait for autovacuum).
+    pub(crate) async fn analyze(&mut self) -> Result<(), sqlx::Error> {
+        match self {
+            Conn::Sqlite(c) => sqlx::raw_sql("PRAGMA optimize")
+                .execute(&mut *c)
+                .await
+                .map(drop),
+            Conn::Pg(c) => sqlx::raw_sql(
+                "ANALYZE devices, device_addresses, device_fields, evidence, communications",
+            )
+            .execute(&mut *c)
+            .await
+            .map(drop),
+        }
+    }
+
+    pub(crate) async fn close(self) -> Result<(), sqlx::Error> {
+        match self {
+            Conn::Sqlite(c) => c.close().await,
+            Conn::Pg(c) => c.close().await,
+        }
+    }
+}
+
+/// `INSERT ... SELECT * FROM UNNEST($1::text[], $2::int8[], ...)`: each column's values as one array
+/// (the first row's values say the column types).
+async fn pg_unnest(
+    c: &mut PgConnection,
+    head: &str,
+    tail: &str,
+    cols: usize,
+    chunk: &[Val<'_>],
+) -> Result<(), sqlx::Error> {
+    let rows = chunk.len() / cols;
+    let cell = |r: usize, col: usize| chunk[r * cols + col];
+    let casts: Vec<String> = (0..cols)
+        .map(|col| {
+            let t = match cell(0, col) {
+                Val::T(_) | Val::OT(_) => "text",
+                Val::I(_) | Val::OI(_) => "int8",
+                Val::F(_) => "float8",
+            };
+            format!("${}::{t}[]", col + 1)
+        })
+        .collect();
+    let sql = format!(
+        "{head} SELECT * FROM UNNEST({}) AS u {tail}",
+        casts.join(", ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for col in 0..cols {
+        q = match cell(0, col) {
+            Val::T(_) | Val::OT(_) => q.bind(
+                (0..rows)
+                    .map(|r| match cell(r, col) {
+                        Val::T(v) => Some(v),
+                        Val::OT(v) => v,
+                        _ => None,
+                    })
+                    .collect::<Vec<Option<&str>>>(),
+            ),
+            Val::I(_) | Val::OI(_) => q.bind(
+                (0..rows)
+                    .map(|r| match cell(r, col) {
+                        Val::I(v) => Some(v),
+                        Val::OI(v) => v,
+                        _ => None,
+                    })
+                    .collect::<Vec<Option<i64>>>(),
+            ),
+            Val::F(_) => q.bind(
+                (0..rows)
+                    .map(|r| match cell(r, col) {
+                        Val::F(v) => Some(v),
+                        _ => None,
+                    })
+                    .collect::<Vec<Option<f64>>>(),
+            ),
+        };
+    }
+    q.execute(&mut *c).await?;
+    Ok(())
+}
+
+/// SQLite settings. WAL: readers (`inventory list` while an analysis writes) never block the
+/// writer nor see half a transaction. `synchronous = FULL`: in WAL mode NORMAL survives a killed
+/// process but may lose the last commits on power loss or an OS crash; FULL syncs the WAL at every
+/// commit, which costs one fsync per transaction (a few hundred for 100,000 devices), so nothing
+/// reported committed is ever lost.
+fn sqlite_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(SQLITE_BUSY)
+        // 64 MiB of page cache: merging a large batch touches many index pages.
+        .pragma("cache_size", "-65536")
+        .pragma("temp_store", "memory")
+        // sqlx reads SQLite on a worker thread and hands rows over a channel: a deeper channel
+        // means fewer hand-overs between threads for a page of devices or a batch's stored fields.
+        .row_buffer_size(4096)
+}
+
+/// What the database said, without sqlx's "error returned from database" wrapping, on one line.
+pub(crate) fn sql_error(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => one_line(&d.message()),
+        other => one_line(other),
+    }
+}
+
+/// Errors on one line: PostgreSQL's can carry a detail line.
+pub(crate) fn one_line(e: &dyn std::fmt::Display) -> String {
+    let s = e.to_string();
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Conn {
+    /// `($1, $2, ...), (...)`: `rows` tuples of `cols` placeholders, numbered from `$1`. SQLite gets
+    /// anonymous `?`: it resolves `$N` names by linear search, quadratic in a statement's values.
+    pub(crate) fn values_list(&self, rows: usize, cols: usize) -> String {
+        values_list(rows, cols, self.backend() == Backend::Sqlite)
+    }
+
+    /// `n` placeholders numbered from `$1`, comma-separated, for an `IN (...)` list.
+    pub(crate) fn placeholders(&self, n: usize) -> String {
+        placeholders(n, self.backend() == Backend::Sqlite)
+    }
+}
+
+fn values_list(rows: usize, cols: usize, anonymous: bool) -> String {
+    let mut s = String::with_capacity(rows * cols * 6);
+    let mut n = 1;
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            if anonymous {
+                s.push('?');
+            } else {
+                s.push('$');
+                s.push_str(&n.to_string());
+            }
+            n += 1;
+        }
+        s.push(')');
+    }
+    s
+}
+
+fn placeholders(n: usize, anonymous: bool) -> String {
+    (1..=n)
+        .map(|i| {
+            if anonymous {
+                "?".to_string()
+            } else {
+                format!("${i}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_passwords() {
+        assert_eq!(
+            redact("postgres://medsentry:s3cret@db.example:5432/inv?sslmode=prefer"),
+            "postgres://medsentry@db.example:5432/inv?sslmode=prefer"
+        );
+        assert_eq!(
+            redact("postgresql://u@h/db?password=x&application_name=a"),
+            "postgresql://u@h/db?application_name=a"
+        );
+        assert_eq!(
+            redact("postgres://u:p@h/db?password=x"),
+            "postgres://u@h/db"
+        );
+        assert_eq!(redact("postgres://h"), "postgres://h");
+        // An `@` in a password is percent-encoded, so the last `@` ends the user information.
+        assert_eq!(redact("postgres://u:p@h@x/db"), "postgres://u@x/db");
+    }
+
+    #[test]
+    fn targets() {
+        assert!(matches!(
+            Target::parse("POSTGRES://h/db"),
+            Target::Postgres(_)
+        ));
+        assert!(matches!(
+            Target::parse("postgresql://h/db"),
+            Target::Postgres(_)
+        ));
+        let Target::Sqlite(p) = Target::parse("sqlite:///var/lib/m.db?mode=rwc") else {
+            panic!()
+        };
+        assert_eq!(p, PathBuf::from("/var/lib/m.db"));
+        let Target::Sqlite(p) = Target::parse("./medsentry.db") else {
+            panic!()
+        };
+        assert_eq!(p, PathBuf::from("./medsentry.db"));
+    }
+
+    #[test]
+    fn placeholder_lists() {
+        assert_eq!(values_list(2, 2, false), "($1, $2), ($3, $4)");
+        assert_eq!(values_list(1, 2, true), "(?, ?)");
+        assert_eq!(placeholders(2, false), "$1, $2");
+        assert_eq!(placeholders(2, true), "?, ?");
+    }
+}

@@ -1,0 +1,249 @@
+//! How what a run learnt merges with what is stored: pure functions, no SQL.
+
+use std::collections::BTreeMap;
+
+use crate::{CommRecord, DeviceRecord, EvidenceRecord, FieldRecord};
+
+/// What is stored of a decided field, enough to decide whether a new decision replaces it.
+#[derive(Debug, Clone)]
+pub(crate) struct OldField {
+    pub value: String,
+    pub confidence: f64,
+    pub rule: String,
+    pub reason: String,
+    pub evidence_field: String,
+    pub evidence_value: String,
+}
+
+impl OldField {
+    /// The same decision for the same reason: nothing to write.
+    pub(crate) fn same_as(&self, f: &FieldRecord) -> bool {
+        self.value == f.value
+            && self.confidence as f32 == f.confidence
+            && self.rule == f.rule
+            && self.reason == f.reason
+            && self.evidence_field == f.evidence_field
+            && self.evidence_value == f.evidence_value
+    }
+}
+
+/// A new decision replaces the stored one when it is at least as sure, or when the same rule made
+/// it (the same evidence now says something else: a firmware update, a renamed host). A weaker
+/// guess from a capture that saw less of the device does not overwrite a better-supported value.
+pub(crate) fn replaces(old: Option<&OldField>, new: &FieldRecord) -> bool {
+    match old {
+        None => true,
+        // Stored confidences are f32 widened: compare as f32, exactly.
+        Some(o) => new.confidence >= o.confidence as f32 || new.rule == o.rule,
+    }
+}
+
+/// Within one run the later of two equally sure decisions wins, as in the rules themselves.
+fn better_in_run(old: &FieldRecord, new: &FieldRecord) -> bool {
+    new.confidence >= old.confidence
+}
+
+fn merge_evidence(into: &mut Vec<EvidenceRecord>, from: impl IntoIterator<Item = EvidenceRecord>) {
+    for e in from {
+        match into
+            .iter_mut()
+            .find(|d| d.field == e.field && d.value == e.value)
+        {
+            Some(d) => {
+                d.count = d.count.saturating_add(e.count);
+                d.first_seen_ns = d.first_seen_ns.min(e.first_seen_ns);
+                d.last_seen_ns = d.last_seen_ns.max(e.last_seen_ns);
+            }
+            None => into.push(e),
+        }
+    }
+}
+
+fn merge_fields(into: &mut Vec<FieldRecord>, from: impl IntoIterator<Item = FieldRecord>) {
+    for f in from {
+        match into.iter_mut().find(|d| d.field == f.field) {
+            Some(d) => {
+                if better_in_run(d, &f) {
+                    *d = f;
+                }
+            }
+            None => into.push(f),
+        }
+    }
+}
+
+/// One record per device id, each with one row per field, per evidence value and per address,
+/// so that no statement touches a row twice (PostgreSQL refuses that in one `ON CONFLICT` insert).
+pub(crate) fn normalise_devices(devices: &[DeviceRecord]) -> Vec<DeviceRecord> {
+    let mut by_id: BTreeMap<&str, DeviceRecord> = BTreeMap::new();
+    for d in devices {
+        match by_id.get_mut(d.id.as_str()) {
+            None => {
+                let mut t = DeviceRecord {
+                    id: d.id.clone(),
+                    mac: d.mac.clone(),
+                    ips: d.ips.clone(),
+                    first_seen_ns: d.first_seen_ns,
+                    last_seen_ns: d.last_seen_ns,
+                    fields: Vec::with_capacity(d.fields.len()),
+                    evidence: Vec::with_capacity(d.evidence.len()),
+                };
+                merge_fields(&mut t.fields, d.fields.iter().cloned());
+                if d.evidence.len() > 64 {
+                    // Many values: merge through a map rather than by linear search.
+                    let mut m: BTreeMap<(&str, &str), EvidenceRecord> = BTreeMap::new();
+                    for e in &d.evidence {
+                        m.entry((e.field.as_str(), e.value.as_str()))
+                            .and_modify(|x| {
+                                x.count = x.count.saturating_add(e.count);
+                                x.first_seen_ns = x.first_seen_ns.min(e.first_seen_ns);
+                                x.last_seen_ns = x.last_seen_ns.max(e.last_seen_ns);
+                            })
+                            .or_insert_with(|| e.clone());
+                    }
+                    t.evidence = m.into_values().collect();
+                } else {
+                    merge_evidence(&mut t.evidence, d.evidence.iter().cloned());
+                }
+                by_id.insert(&d.id, t);
+            }
+            Some(t) => {
+                t.first_seen_ns = t.first_seen_ns.min(d.first_seen_ns);
+                t.last_seen_ns = t.last_seen_ns.max(d.last_seen_ns);
+                if t.mac.is_none() {
+                    t.mac.clone_from(&d.mac);
+                }
+                t.ips.extend(d.ips.iter().cloned());
+                merge_fields(&mut t.fields, d.fields.iter().cloned());
+                merge_evidence(&mut t.evidence, d.evidence.iter().cloned());
+            }
+        }
+    }
+    let mut out: Vec<DeviceRecord> = by_id.into_values().collect();
+    for d in &mut out {
+        d.ips.sort();
+        d.ips.dedup();
+    }
+    out
+}
+
+/// The key of a communications row.
+pub(crate) type CommKey<'a> = (&'a str, &'a str, u16, &'a str, &'a str, &'static str);
+
+pub(crate) fn comm_key(c: &CommRecord) -> CommKey<'_> {
+    (
+        &c.device,
+        &c.peer_ip,
+        c.peer_port,
+        &c.transport,
+        &c.app,
+        c.direction.as_str(),
+    )
+}
+
+/// One record per key, summed.
+pub(crate) fn normalise_comms(comms: &[CommRecord]) -> Vec<CommRecord> {
+    let mut by_key: BTreeMap<CommKey<'_>, CommRecord> = BTreeMap::new();
+    for c in comms {
+        by_key
+            .entry(comm_key(c))
+            .and_modify(|t| {
+                t.flows = t.flows.saturating_add(c.flows);
+                t.packets = t.packets.saturating_add(c.packets);
+                t.bytes = t.bytes.saturating_add(c.bytes);
+                t.first_seen_ns = t.first_seen_ns.min(c.first_seen_ns);
+                t.last_seen_ns = t.last_seen_ns.max(c.last_seen_ns);
+                if c.peer_device.is_some() {
+                    t.peer_device.clone_from(&c.peer_device);
+                }
+            })
+            .or_insert_with(|| c.clone());
+    }
+    by_key.into_values().collect()
+}
+
+/// Counters are `u64` in the API and `BIGINT` in the database.
+pub(crate) fn db_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str, value: &str, confidence: f32, rule: &str) -> FieldRecord {
+        FieldRecord {
+            field: name.into(),
+            value: value.into(),
+            confidence,
+            rule: rule.into(),
+            reason: String::new(),
+            evidence_field: String::new(),
+            evidence_value: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_weaker_guess_does_not_overwrite_but_the_same_rule_does() {
+        let old = OldField {
+            value: "infusion-pump".into(),
+            confidence: 0.9,
+            rule: "dhcp-pump".into(),
+            reason: String::new(),
+            evidence_field: String::new(),
+            evidence_value: String::new(),
+        };
+        assert!(!replaces(
+            Some(&old),
+            &field("category", "workstation", 0.4, "oui")
+        ));
+        assert!(replaces(
+            Some(&old),
+            &field("category", "patient-monitor", 0.9, "dicom")
+        ));
+        assert!(replaces(
+            Some(&old),
+            &field("category", "x", 0.1, "dhcp-pump")
+        ));
+        assert!(replaces(None, &field("category", "x", 0.0, "r")));
+    }
+
+    #[test]
+    fn duplicates_in_a_batch_merge() {
+        let ev = |v: &str, t: i64, n: u64| EvidenceRecord {
+            field: "dns.query".into(),
+            value: v.into(),
+            first_seen_ns: t,
+            last_seen_ns: t,
+            count: n,
+        };
+        let a = DeviceRecord {
+            id: "d".into(),
+            mac: None,
+            ips: vec!["10.0.0.2".into(), "10.0.0.1".into()],
+            first_seen_ns: 10,
+            last_seen_ns: 20,
+            fields: vec![
+                field("vendor", "A", 0.5, "r1"),
+                field("vendor", "B", 0.5, "r2"),
+            ],
+            evidence: vec![ev("x", 10, 1), ev("x", 5, 2)],
+        };
+        let mut b = a.clone();
+        b.first_seen_ns = 1;
+        b.last_seen_ns = 15;
+        b.mac = Some("00:11:22:33:44:55".into());
+        b.fields = vec![field("vendor", "C", 0.4, "r3")];
+        let n = normalise_devices(&[a, b]);
+        assert_eq!(n.len(), 1);
+        let d = &n[0];
+        assert_eq!((d.first_seen_ns, d.last_seen_ns), (1, 20));
+        assert_eq!(d.ips, vec!["10.0.0.1", "10.0.0.2"]);
+        assert_eq!(d.mac.as_deref(), Some("00:11:22:33:44:55"));
+        assert_eq!(d.fields.len(), 1);
+        assert_eq!(d.fields[0].value, "B", "later of equals wins, weaker loses");
+        assert_eq!(d.evidence.len(), 1);
+        assert_eq!(d.evidence[0].count, 6);
+        assert_eq!(d.evidence[0].first_seen_ns, 5);
+    }
+}
