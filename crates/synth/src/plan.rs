@@ -266,32 +266,35 @@ impl<'h> Plan<'h> {
             vlan: d.vlan,
         };
         let bcast = Ip::V4([255, 255, 255, 255]);
-        let mut t = t0;
-        let mut out = Vec::new();
-        let mut p = Vec::new();
-        dhcp::client(&mut p, dhcp::MessageType::Discover, xid, 0, &ci, None, None);
-        out.push(Datagram {
-            ts_us: t,
+        // DORA, all broadcast: the client has no address yet, the server answers to everyone.
+        let from_client = |ts_us, payload| Datagram {
+            ts_us,
             src: unspecified,
             sport: 68,
             dst_mac: BROADCAST_MAC,
             dst_ip: bcast,
             dport: 67,
             app: "dhcp",
-            payload: std::mem::take(&mut p),
-        });
-        t += us(0.002 + r.unit() * 0.01);
-        dhcp::server(&mut p, dhcp::MessageType::Offer, xid, d.mac, &lease);
-        out.push(Datagram {
-            ts_us: t,
+            payload,
+        };
+        let from_server = |ts_us, payload| Datagram {
+            ts_us,
             src: server,
             sport: 67,
             dst_mac: BROADCAST_MAC,
             dst_ip: bcast,
             dport: 68,
             app: "dhcp",
-            payload: std::mem::take(&mut p),
-        });
+            payload,
+        };
+        let mut t = t0;
+        let mut out = Vec::new();
+        let mut p = Vec::new();
+        dhcp::client(&mut p, dhcp::MessageType::Discover, xid, 0, &ci, None, None);
+        out.push(from_client(t, std::mem::take(&mut p)));
+        t += us(0.002 + r.unit() * 0.01);
+        dhcp::server(&mut p, dhcp::MessageType::Offer, xid, d.mac, &lease);
+        out.push(from_server(t, std::mem::take(&mut p)));
         t += us(0.001 + r.unit() * 0.005);
         dhcp::client(
             &mut p,
@@ -302,28 +305,10 @@ impl<'h> Plan<'h> {
             Some(d.ip4),
             Some(srv.ip4),
         );
-        out.push(Datagram {
-            ts_us: t,
-            src: unspecified,
-            sport: 68,
-            dst_mac: BROADCAST_MAC,
-            dst_ip: bcast,
-            dport: 67,
-            app: "dhcp",
-            payload: std::mem::take(&mut p),
-        });
+        out.push(from_client(t, std::mem::take(&mut p)));
         t += us(0.001 + r.unit() * 0.005);
         dhcp::server(&mut p, dhcp::MessageType::Ack, xid, d.mac, &lease);
-        out.push(Datagram {
-            ts_us: t,
-            src: server,
-            sport: 67,
-            dst_mac: BROADCAST_MAC,
-            dst_ip: bcast,
-            dport: 68,
-            app: "dhcp",
-            payload: p,
-        });
+        out.push(from_server(t, p));
         self.udp(out);
     }
 

@@ -50,6 +50,26 @@ fn frame(out: &mut Vec<u8>, body: &str) {
     out.extend_from_slice(&END);
 }
 
+/// One numeric OBX per value: LOINC code (OBX-3), value (OBX-5), UCUM unit (OBX-6), time (OBX-14) and
+/// the equipment that measured it (OBX-18).
+fn obx(out: &mut String, values: &[Vital], timestamp: &str, equipment_id: &str) {
+    for (i, v) in values.iter().enumerate() {
+        let _ = write!(
+            out,
+            "OBX|{}|NM|{}^{}^LN||{:.*}|{}^{}^UCUM|||||F|||{}||||{}\r",
+            i + 1,
+            v.loinc,
+            v.name,
+            v.decimals,
+            v.value,
+            v.unit,
+            v.unit,
+            timestamp,
+            equipment_id
+        );
+    }
+}
+
 /// A vital sign: LOINC code, display name, value, UCUM unit.
 pub struct Vital {
     pub loinc: &'static str,
@@ -78,21 +98,7 @@ pub fn oru_vitals(
         "OBR|1||{}|VITALS^Vital signs^L|||{}\r",
         h.control_id, h.timestamp
     );
-    for (i, v) in vitals.iter().enumerate() {
-        let _ = write!(
-            s,
-            "OBX|{}|NM|{}^{}^LN||{:.*}|{}^{}^UCUM|||||F|||{}||||{}\r",
-            i + 1,
-            v.loinc,
-            v.name,
-            v.decimals,
-            v.value,
-            v.unit,
-            v.unit,
-            h.timestamp,
-            equipment_id
-        );
-    }
+    obx(&mut s, vitals, h.timestamp, equipment_id);
     if let Some(udi) = udi {
         let _ = write!(
             s,
@@ -112,21 +118,7 @@ pub fn oru_lab(out: &mut Vec<u8>, h: &Header, p: &Patient, results: &[Vital], in
         "OBR|1||{}|CHEM7^Basic metabolic panel^L|||{}\r",
         h.control_id, h.timestamp
     );
-    for (i, v) in results.iter().enumerate() {
-        let _ = write!(
-            s,
-            "OBX|{}|NM|{}^{}^LN||{:.*}|{}^{}^UCUM|||||F|||{}||||{}\r",
-            i + 1,
-            v.loinc,
-            v.name,
-            v.decimals,
-            v.value,
-            v.unit,
-            v.unit,
-            h.timestamp,
-            instrument_id
-        );
-    }
+    obx(&mut s, results, h.timestamp, instrument_id);
     frame(out, &s);
 }
 
