@@ -20,6 +20,7 @@
 //! Internally a current-thread `tokio` runtime drives `sqlx`; callers never see it.
 
 mod db;
+mod kb;
 mod merge;
 mod read;
 mod write;
@@ -28,6 +29,7 @@ use std::fmt;
 
 pub use db::Backend;
 use db::{Conn, Target};
+pub use kb::{CmmsAsset, KbDocument, KbPutStats};
 
 /// Devices written per transaction by [`Store::save_devices`].
 pub const DEVICES_PER_TRANSACTION: usize = 500;
@@ -607,6 +609,35 @@ impl Store {
     pub fn counts(&mut self) -> Result<Counts, StoreError> {
         self.run("counting", async |c| {
             read::counts(c).await.map_err(Into::into)
+        })
+    }
+
+    /// Saves knowledge documents in one transaction: new keys are added, changed ones replaced unless
+    /// the stored revision is newer, identical ones left alone.
+    pub fn kb_put(&mut self, docs: &[KbDocument], now_ns: i64) -> Result<KbPutStats, StoreError> {
+        self.run("saving knowledge", async |c| {
+            kb::kb_put(c, docs, now_ns).await
+        })
+    }
+
+    /// Every knowledge document, by kind and key.
+    pub fn kb_documents(&mut self) -> Result<Vec<KbDocument>, StoreError> {
+        self.run("reading knowledge", async |c| {
+            kb::kb_documents(c).await.map_err(Into::into)
+        })
+    }
+
+    /// Saves CMMS assets in one transaction, replacing assets with the same key.
+    pub fn save_cmms(&mut self, assets: &[CmmsAsset], now_ns: i64) -> Result<(), StoreError> {
+        self.run("saving CMMS assets", async |c| {
+            kb::save_cmms(c, assets, now_ns).await
+        })
+    }
+
+    /// Every CMMS asset, by key.
+    pub fn cmms_assets(&mut self) -> Result<Vec<CmmsAsset>, StoreError> {
+        self.run("reading CMMS assets", async |c| {
+            kb::cmms_assets(c).await.map_err(Into::into)
         })
     }
 

@@ -34,7 +34,7 @@ const COLUMN_FIELDS: [&str; 8] = [
 ];
 
 /// Runs `body` in a writing transaction: committed if it succeeds, rolled back otherwise.
-async fn in_write<T>(
+pub(crate) async fn in_write<T>(
     conn: &mut Conn,
     body: impl AsyncFnOnce(&mut Conn) -> Result<T, Error>,
 ) -> Result<T, Error> {

@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use store::{
-    Backend, CommRecord, Counts, DEVICES_PER_TRANSACTION, DeviceFilter, DeviceRecord, Direction,
-    EvidenceRecord, FieldRecord, FindingRecord, NewRun, RunId, RunTotals, SCHEMA_VERSION,
-    SaveStats, Store, StoreError,
+    Backend, CmmsAsset, CommRecord, Counts, DEVICES_PER_TRANSACTION, DeviceFilter, DeviceRecord,
+    Direction, EvidenceRecord, FieldRecord, FindingRecord, KbDocument, NewRun, RunId, RunTotals,
+    SCHEMA_VERSION, SaveStats, Store, StoreError,
 };
 use testkit::Scratch;
 
@@ -167,6 +167,8 @@ both!(
     a_database_from_a_newer_medsentry_is_refused,
     a_killed_writer_loses_nothing_committed,
     performance_100k_devices,
+    knowledge_documents_and_cmms_assets,
+    a_version_1_database_is_upgraded,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -992,4 +994,96 @@ fn performance_100k_devices(f: &Fixture) {
         f64::from(n) / first.as_secs_f64(),
         merge,
     );
+}
+
+fn kb_doc(kind: &str, key: &str, date: &str, body: &str) -> KbDocument {
+    KbDocument {
+        kind: kind.into(),
+        key: key.into(),
+        version: Some("1".into()),
+        date: Some(date.into()),
+        source: "test".into(),
+        body: body.into(),
+    }
+}
+
+fn knowledge_documents_and_cmms_assets(f: &Fixture) {
+    let mut s = f.open();
+    let docs = [
+        kb_doc("csaf", "ICSMA-1", "2024-01-01", "{\"a\":1}"),
+        kb_doc("csaf", "ICSMA-2", "2024-02-01", "{\"a\":2}"),
+        kb_doc("kev", "kev", "2025-08-25", "{}"),
+    ];
+    let st = s.kb_put(&docs, 1).unwrap();
+    assert_eq!((st.added, st.updated, st.unchanged, st.older), (3, 0, 0, 0));
+    // The same documents again change nothing.
+    let st = s.kb_put(&docs, 2).unwrap();
+    assert_eq!((st.added, st.updated, st.unchanged, st.older), (0, 0, 3, 0));
+    // A newer revision replaces; an older one is refused and the stored one kept.
+    let st = s
+        .kb_put(
+            &[
+                kb_doc("csaf", "ICSMA-1", "2024-03-01", "{\"a\":3}"),
+                kb_doc("csaf", "ICSMA-2", "2023-12-01", "{\"a\":0}"),
+            ],
+            3,
+        )
+        .unwrap();
+    assert_eq!((st.added, st.updated, st.unchanged, st.older), (0, 1, 0, 1));
+    let all = s.kb_documents().unwrap();
+    let bodies: Vec<(&str, &str, &str)> = all
+        .iter()
+        .map(|d| (d.kind.as_str(), d.key.as_str(), d.body.as_str()))
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            ("csaf", "ICSMA-1", "{\"a\":3}"),
+            ("csaf", "ICSMA-2", "{\"a\":2}"),
+            ("kev", "kev", "{}")
+        ]
+    );
+
+    let asset = |key: &str, model: &str, line: i64| CmmsAsset {
+        key: key.into(),
+        asset_tag: Some(key.into()),
+        vendor: Some("Baxter".into()),
+        model: Some(model.into()),
+        mac: Some("00:11:22:33:44:55".into()),
+        software: Some("R2.3.4".into()),
+        attributes: "{\"cpe\":\"cpe:2.3:h:baxter:x:-:*:*:*:*:*:*:*\"}".into(),
+        line,
+        ..CmmsAsset::default()
+    };
+    s.save_cmms(
+        &[
+            asset("A1", "Sigma Spectrum", 2),
+            asset("A2", "Spectrum IQ", 3),
+        ],
+        4,
+    )
+    .unwrap();
+    s.save_cmms(&[asset("A1", "Sigma Spectrum 8", 2)], 5)
+        .unwrap();
+    s.close().unwrap();
+    let mut s = f.open();
+    let got = s.cmms_assets().unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].model.as_deref(), Some("Sigma Spectrum 8"));
+    assert_eq!(got[1], asset("A2", "Spectrum IQ", 3));
+}
+
+fn a_version_1_database_is_upgraded(f: &Fixture) {
+    let mut s = f.open();
+    let run = s.begin_run(&new_run(&["a.pcap"], 1)).unwrap();
+    s.save_devices(run, &[synth(1, "a0b0", 10)]).unwrap();
+    s.close().unwrap();
+    // Back to what a version-1 medsentry left.
+    f.exec("DROP TABLE kb_documents");
+    f.exec("DROP TABLE cmms_assets");
+    f.exec("DELETE FROM _sqlx_migrations WHERE version = 2");
+    let mut s = f.open();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(s.counts().unwrap().devices, 1);
+    assert!(s.kb_documents().unwrap().is_empty());
 }
