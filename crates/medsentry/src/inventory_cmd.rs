@@ -87,12 +87,36 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
             let Some(d) = db.device(id)? else {
                 anyhow::bail!("{}: no device `{id}` (an id, a MAC or an address)", args.db);
             };
+            let cmms: Vec<store::CmmsAsset> = db
+                .cmms_assets()?
+                .into_iter()
+                .filter(|a| a.device.as_deref() == Some(d.device.id.as_str()))
+                .collect();
             match format {
                 OutputFormat::Json => {
-                    serde_json::to_writer_pretty(&mut out, &detail_json(&d))?;
+                    let mut v = detail_json(&d);
+                    v["cmms"] = cmms.iter().map(cmms_json).collect();
+                    serde_json::to_writer_pretty(&mut out, &v)?;
                     writeln!(out)?;
                 }
-                OutputFormat::Table => show(&mut out, &d)?,
+                OutputFormat::Table => {
+                    show(&mut out, &d)?;
+                    for a in &cmms {
+                        writeln!(
+                            out,
+                            "CMMS asset {} (line {}): {} {} version {}, serial {}, {} / {}, criticality {}",
+                            a.key,
+                            a.line,
+                            dash(&a.vendor),
+                            dash(&a.model),
+                            dash(&a.software),
+                            dash(&a.serial),
+                            dash(&a.department),
+                            dash(&a.location),
+                            dash(&a.criticality)
+                        )?;
+                    }
+                }
             }
         }
         InventoryCommand::Export { format, output } => {
@@ -183,6 +207,17 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
                 },
             )?;
             let r = inventory::cmms::reconcile(&known, &import.assets);
+            let device_of: std::collections::HashMap<&str, &str> = r
+                .matched
+                .iter()
+                .map(|(id, tag, _)| (tag.as_str(), id.as_str()))
+                .collect();
+            let assets: Vec<store::CmmsAsset> = import
+                .assets
+                .iter()
+                .map(|a| cmms_row(a, device_of.get(a.asset_tag.as_str()).copied()))
+                .collect();
+            db.save_cmms(&assets, now_ns())?;
             writeln!(
                 out,
                 "{} assets imported, {} rows skipped",
@@ -215,6 +250,49 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     Ok(0)
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// A CMMS row as the store keeps it: MAC in the inventory's spelling, unknown columns as JSON.
+fn cmms_row(a: &inventory::cmms::Asset, device: Option<&str>) -> store::CmmsAsset {
+    let mac = a.mac.map(|m| {
+        m.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    });
+    store::CmmsAsset {
+        key: a.asset_tag.clone(),
+        asset_tag: Some(a.asset_tag.clone()),
+        vendor: a.vendor.clone(),
+        model: a.model.clone(),
+        serial: a.serial.clone(),
+        mac,
+        ip: a.ip.map(|i| i.to_string()),
+        software: a.software_version.clone(),
+        location: a.location.clone(),
+        department: a.department.clone(),
+        criticality: a.criticality.clone(),
+        attributes: serde_json::to_string(&a.attributes).unwrap_or_else(|_| "{}".into()),
+        device: device.map(str::to_string),
+        line: i64::try_from(a.line).unwrap_or(i64::MAX),
+    }
+}
+
+pub fn cmms_json(a: &store::CmmsAsset) -> serde_json::Value {
+    let attributes: serde_json::Value =
+        serde_json::from_str(&a.attributes).unwrap_or(serde_json::Value::Null);
+    serde_json::json!({
+        "asset_tag": a.asset_tag, "vendor": a.vendor, "model": a.model, "serial": a.serial,
+        "mac": a.mac, "ip": a.ip, "software_version": a.software, "location": a.location,
+        "department": a.department, "criticality": a.criticality, "attributes": attributes,
+        "line": a.line,
+    })
 }
 
 fn csv_cell(s: &str) -> String {

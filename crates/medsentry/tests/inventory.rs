@@ -169,6 +169,19 @@ fn the_inventory_persists_merges_and_reads_back() {
         text.contains("never seen on the network (1):\n  BME-5"),
         "{text}"
     );
+    // The register is kept: `inventory show` of a matched device carries its CMMS row (the last
+    // of the duplicate BME-1 rows was refused, the first kept).
+    let d0_mac = d0["mac"].as_str().unwrap();
+    let shown: Value = serde_json::from_slice(
+        &ok(&["inventory", "--db", db, "show", d0_mac, "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let cmms = shown["cmms"].as_array().unwrap();
+    assert_eq!(cmms.len(), 1, "{shown}");
+    assert_eq!(cmms[0]["asset_tag"], "BME-1");
+    assert_eq!(cmms[0]["model"], "M1");
+    assert_eq!(cmms[0]["criticality"], "life-sustaining");
+    assert_eq!(cmms[0]["line"], 2);
 }
 
 #[test]
