@@ -22,6 +22,103 @@ pub enum Command {
     Demo(DemoArgs),
     /// The device inventory kept in the database (`analyze --db` fills it).
     Inventory(InventoryArgs),
+    /// Manage the vulnerability knowledge base (advisories, CVEs, KEV, EPSS, SBOMs).
+    Kb(KbArgs),
+    /// Devices with the known vulnerabilities that affect them, ranked.
+    Vulns(VulnsArgs),
+    /// Score CVSS v3.0, v3.1 and v4.0 vectors.
+    Cvss(CvssArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KbArgs {
+    /// The database: an SQLite file or a postgres:// URL.
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH|URL",
+        env = "MEDSENTRY_DB",
+        default_value = "medsentry.db"
+    )]
+    pub db: String,
+
+    #[command(subcommand)]
+    pub command: KbCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Import files or folders: CSAF advisories, NVD CVE API 2.0 records, CVE 5 records, the KEV
+    /// catalogue (JSON or CSV), EPSS daily CSV files, CycloneDX or SPDX SBOMs. The format is
+    /// recognised from the content.
+    Import {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// The device model an SBOM describes.
+        #[arg(long, value_name = "VENDOR/MODEL[/VERSION]")]
+        sbom_for: Option<String>,
+    },
+    /// Counts by source and the newest record of each.
+    Status {
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Download the official feeds (NVD, KEV, EPSS, CISA CSAF) and import what changed.
+    Update(KbUpdateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KbUpdateArgs {
+    /// An NVD API key (50 requests per 30 s instead of 5).
+    #[arg(long, env = "NVD_API_KEY", hide_env_values = true)]
+    pub nvd_api_key: Option<String>,
+    /// Where downloads and the resume state are kept [default: DB.feeds/ beside an SQLite file].
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Only these feeds: nvd, kev, epss, csaf (repeatable).
+    #[arg(long, value_name = "FEED")]
+    pub feed: Vec<String>,
+    /// NVD: changes since this date instead of resuming from the saved state.
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// CSAF: every advisory CISA publishes, not only the medical ones.
+    #[arg(long)]
+    pub all_csaf: bool,
+    /// Override a feed's URL (FEED=URL; for mirrors and tests).
+    #[arg(long, value_name = "FEED=URL", hide = true)]
+    pub source: Vec<String>,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VulnsArgs {
+    /// The database: an SQLite file or a postgres:// URL.
+    #[arg(
+        long,
+        value_name = "PATH|URL",
+        env = "MEDSENTRY_DB",
+        default_value = "medsentry.db"
+    )]
+    pub db: String,
+    /// One device: an id, a MAC, an address or a CMMS asset tag.
+    #[arg(long, value_name = "ID")]
+    pub device: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Also list vulnerabilities a device is fixed for or not affected by.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CvssArgs {
+    /// Vectors to score; `-` reads one vector a line from stdin.
+    #[arg(required = true, value_name = "VECTOR")]
+    pub vectors: Vec<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, clap::Args)]

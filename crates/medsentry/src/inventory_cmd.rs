@@ -217,7 +217,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
                 .iter()
                 .map(|a| cmms_row(a, device_of.get(a.asset_tag.as_str()).copied()))
                 .collect();
-            db.save_cmms(&assets, now_ns())?;
+            db.save_cmms(&assets, crate::kb_cmd::now_ns())?;
             writeln!(
                 out,
                 "{} assets imported, {} rows skipped",
@@ -250,12 +250,6 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
     }
     out.flush()?;
     Ok(0)
-}
-
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// A CMMS row as the store keeps it: MAC in the inventory's spelling, unknown columns as JSON.

@@ -7,12 +7,16 @@ mod analyze;
 mod cli;
 mod collect;
 mod config;
+mod cvss_cmd;
 mod demo;
 mod inventory_cmd;
+mod kb_cmd;
+mod kb_update;
 mod persist;
 mod report;
 mod synth;
 mod table;
+mod vulns;
 
 use std::process::ExitCode;
 
@@ -25,6 +29,9 @@ fn main() -> ExitCode {
         cli::Command::Synth(args) => synth::run(&args),
         cli::Command::Demo(args) => demo::run(&args),
         cli::Command::Inventory(args) => inventory_cmd::run(&args),
+        cli::Command::Kb(args) => kb_cmd::run(&args),
+        cli::Command::Vulns(args) => vulns::run(&args),
+        cli::Command::Cvss(args) => cvss_cmd::run(&args),
     };
     match res {
         Ok(code) => ExitCode::from(code),
