@@ -12,6 +12,8 @@ pub mod detect;
 pub mod dhcp;
 pub mod dicom;
 pub mod dns;
+pub mod enip;
 pub mod hl7;
 pub mod session;
+pub mod snmp;
 pub mod tls_hello;
