@@ -18,7 +18,10 @@ fn dash(v: &Option<String>) -> &str {
 }
 
 pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
-    if !args.db.contains("://") && !std::path::Path::new(&args.db).exists() {
+    // A register can be imported into a new database (before any capture is analysed); reading
+    // needs one that exists.
+    let creates = matches!(args.command, InventoryCommand::ImportCmms { .. });
+    if !creates && !args.db.contains("://") && !std::path::Path::new(&args.db).exists() {
         anyhow::bail!(
             "{}: no such database (run `medsentry analyze --db {} CAPTURE` first)",
             args.db,
