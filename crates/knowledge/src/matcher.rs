@@ -266,8 +266,8 @@ impl<'kb> Matcher<'kb> {
             self.match_csaf(key, &models, d, &mut found);
             self.match_nvd(key, &models, d, &mut found);
         }
-        for cpe in &d.cpes {
-            self.match_explicit_cpe(cpe, &models, d, &keys, &mut found);
+        if !d.cpes.is_empty() {
+            self.match_explicit_cpes(&d.cpes, &models, d, &keys, &mut found);
         }
         for (target, sbom) in &self.kb.sboms {
             if self.sbom_applies(target, &keys, &models, d.version.as_deref()) {
@@ -479,30 +479,39 @@ impl<'kb> Matcher<'kb> {
         }
     }
 
-    fn match_explicit_cpe(
+    /// Explicit CPE names (a CMMS `cpe` column): evaluated together as one platform, so that an
+    /// AND configuration sees both the firmware and the hardware the device declares.
+    fn match_explicit_cpes(
         &self,
-        cpe: &str,
+        cpes: &[String],
         models: &[Vec<String>],
         d: &DeviceFacts,
         keys: &[String],
         found: &mut BTreeMap<String, Match>,
     ) {
-        let Ok(w) = Wfn::parse_fs(cpe) else {
+        let explicit: Vec<Wfn> = cpes.iter().filter_map(|c| Wfn::parse_fs(c).ok()).collect();
+        let mut vkeys: Vec<String> = explicit
+            .iter()
+            .filter_map(|w| w.vendor.to_plain())
+            .flat_map(|v| self.vendors.keys(&v.replace('_', " ")))
+            .collect();
+        vkeys.sort();
+        vkeys.dedup();
+        if vkeys.is_empty() {
             return;
-        };
-        let Some(v) = w.vendor.to_plain() else {
-            return;
-        };
-        let vkeys = self.vendors.keys(&v.replace('_', " "));
+        }
         let platform = Platform {
-            vendor_keys: keys.iter().cloned().chain(vkeys.iter().cloned()).collect(),
+            vendor_keys: keys.iter().chain(&vkeys).cloned().collect(),
             models: models.to_vec(),
             version: d.version.clone(),
-            explicit: vec![w],
+            explicit,
         };
+        let mut seen = std::collections::BTreeSet::new();
         for k in &vkeys {
             for e in self.nvd.get(k).into_iter().flatten() {
-                if let Some(c) = self.kb.cves.get(&e.cve) {
+                if seen.insert(e.cve.as_str())
+                    && let Some(c) = self.kb.cves.get(&e.cve)
+                {
                     self.eval_record(c, &platform, found);
                 }
             }

@@ -385,6 +385,22 @@ fn nvd_and_configurations_need_the_listed_hardware() {
         cves(&on("Alaris 8100", "9.33.1")).is_empty(),
         "the same firmware on other hardware"
     );
+    // CPEs alone (no model, no version field): the declared firmware and hardware decide.
+    let declared = |hw: &str, version: &str| DeviceFacts {
+        id: "c".into(),
+        vendors: vec!["BD".into()],
+        cpes: vec![
+            firmware(version),
+            format!("cpe:2.3:h:bd:{hw}:-:*:*:*:*:*:*:*"),
+        ],
+        ..DeviceFacts::default()
+    };
+    assert_eq!(
+        cves(&declared("alaris_8015_pcu", "9.30")),
+        [("CVE-2020-25165".to_string(), Status::Affected)]
+    );
+    assert!(cves(&declared("alaris_8100", "9.30")).is_empty());
+    assert!(cves(&declared("alaris_8015_pcu", "10.0")).is_empty());
     // Passive facts without CPEs: the model and the version decide both nodes.
     let passive = device("p", "Becton Dickinson", "Alaris 8015 PCU", Some("9.19"));
     assert_eq!(

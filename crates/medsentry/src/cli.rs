@@ -110,6 +110,9 @@ pub struct VulnsArgs {
     /// Also list vulnerabilities a device is fixed for or not affected by.
     #[arg(long)]
     pub all: bool,
+    /// Print how long loading, reading devices and matching took (stderr).
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -73,9 +73,12 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<u8> {
             args.db
         );
     }
+    let t0 = std::time::Instant::now();
     let mut db = Store::open(&args.db)?;
     let (kb, _) = crate::kb_cmd::load(&mut db)?;
+    let t1 = std::time::Instant::now();
     let mut devices = facts(&mut db, args.device.as_deref())?;
+    let t2 = std::time::Instant::now();
     if let Some(want) = &args.device
         && devices.is_empty()
     {
@@ -85,6 +88,15 @@ pub fn run(args: &VulnsArgs) -> anyhow::Result<u8> {
         );
     }
     let ranked = rank(&kb, &mut devices, args.all);
+    if args.timings {
+        eprintln!(
+            "medsentry: knowledge loaded in {:.3} s, {} devices read in {:.3} s, matched and ranked in {:.3} s",
+            (t1 - t0).as_secs_f64(),
+            devices.len(),
+            (t2 - t1).as_secs_f64(),
+            t2.elapsed().as_secs_f64()
+        );
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     match args.format {
