@@ -74,6 +74,7 @@ pub fn flow_findings(view: &FlowView<'_>, show_phi: bool) -> Vec<Finding> {
     cleartext_phi(view, show_phi, &mut out);
     cleartext_credentials(view, &mut out);
     insecure_protocol(view, &mut out);
+    snmp_community(view, &mut out);
     out
 }
 
@@ -253,6 +254,68 @@ fn insecure_protocol(view: &FlowView<'_>, out: &mut Vec<Finding>) {
             "{name} session {}: management traffic without encryption",
             endpoints(rec)
         ),
+        phi_fields: Vec::new(),
+        usernames: Vec::new(),
+    });
+}
+
+/// SNMP v1 or v2c: every message carries the community, a shared password, in cleartext. The finding
+/// names its length, never its value. A SetRequest shows the community grants write access.
+fn snmp_community(view: &FlowView<'_>, out: &mut Vec<Finding>) {
+    let Some(snmp) = view.results.snmp.as_deref() else {
+        return;
+    };
+    let messages = snmp.v1 + snmp.v2c;
+    if view.app != App::Snmp || messages == 0 {
+        return;
+    }
+    let rec = view.record;
+    // Agents listen on 161; on 162 the manager listens and the agent sends its notifications.
+    let agent = if rec.server.port == 162 {
+        rec.client.ip
+    } else {
+        rec.server.ip
+    };
+    let versions = match (snmp.v1 > 0, snmp.v2c > 0) {
+        (true, true) => "v1 and v2c",
+        (true, false) => "v1",
+        _ => "v2c",
+    };
+    let lengths: Vec<String> = snmp
+        .community_lengths
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let strings = if lengths.len() == 1 {
+        "a community string"
+    } else {
+        "community strings"
+    };
+    let mut detail = format!(
+        "{messages} SNMP {versions} message(s) over {} carry {strings} of {} bytes in cleartext; \
+         a community is a password (its value is not reported) and anyone on the path can reuse it",
+        endpoints(rec),
+        lengths.join(" and ")
+    );
+    if snmp.set_requests > 0 {
+        let _ = write!(
+            detail,
+            "; {} SetRequest(s) show it grants write access",
+            snmp.set_requests
+        );
+    }
+    detail.push_str("; use SNMPv3 with authentication and privacy");
+    out.push(Finding {
+        kind: kind::INSECURE_PROTOCOL,
+        severity: if snmp.set_requests > 0 {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        flow: rec.id,
+        device: agent,
+        title: format!("SNMP {versions} with a cleartext community on {agent}"),
+        detail,
         phi_fields: Vec::new(),
         usernames: Vec::new(),
     });

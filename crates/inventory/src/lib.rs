@@ -2,7 +2,8 @@
 //! a rule from the evidence that supports it best.
 //!
 //! Callers feed [`Inventory`] three kinds of facts as they parse: which MAC an address was seen with
-//! ([`Inventory::saw`]), DHCP leases ([`Inventory::lease`]) and observations about an address or a
+//! ([`Inventory::saw`]), DHCP leases ([`Inventory::lease`], and DHCPv6 ones by the MAC in the client's
+//! DUID, [`Inventory::duid_lease`]) and observations about an address or a
 //! MAC ([`Inventory::observe`], e.g. `dhcp.hostname`, `dicom.ae`, `http.user_agent`). [`Inventory::finish`]
 //! decides identity (a device is its MAC where it is on the captured segment, else its address;
 //! a MAC that carries many addresses is a router), then applies the [`rules::Rules`].
@@ -34,6 +35,8 @@ const MAX_FIELDS: usize = 64;
 const MAX_VALUE_LEN: usize = 256;
 /// A MAC seen with more addresses than this (beyond its DHCP leases) is a router's.
 const ROUTER_MIN_ADDRESSES: usize = 4;
+/// At most this many DHCPv6 addresses are kept per DUID MAC (a client holds a few at a time).
+const MAX_DUID_LEASES: usize = 64;
 
 #[derive(Debug, Clone)]
 struct Seen {
@@ -67,6 +70,9 @@ pub struct Inventory {
     mac_ips: FastMap<[u8; 6], BTreeSet<IpAddr>>,
     ip_macs: FastMap<IpAddr, BTreeSet<[u8; 6]>>,
     leases: FastMap<[u8; 6], BTreeSet<IpAddr>>,
+    /// DHCPv6 addresses by the MAC in the client's DUID, checked against the frames in `finish`.
+    /// The time is the first reply's, for the device's first and last seen.
+    duid_leases: FastMap<[u8; 6], BTreeMap<IpAddr, i64>>,
 }
 
 /// A decided field: its value, how sure, and why.
@@ -186,6 +192,21 @@ impl Inventory {
         }
     }
 
+    /// A DHCPv6 server gave `ip` to the client whose DUID embeds `mac`. A DUID-LLT keeps for life the
+    /// MAC it was made from, which may belong to another interface of the device or to the machine a
+    /// virtual machine was cloned from; so [`Inventory::finish`] gives the address to `mac` only when
+    /// that MAC is otherwise known (it sent frames, or evidence names it, as a relayed client's
+    /// DUID does) and no other device on the segment sent from the address.
+    pub fn duid_lease(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
+        if !unicast(&mac) || !is_host(&ip) {
+            return;
+        }
+        let ips = self.duid_leases.entry(mac).or_default();
+        if ips.len() < MAX_DUID_LEASES {
+            ips.entry(ip).or_insert(ts_ns);
+        }
+    }
+
     /// Evidence about a subject: `field` names its kind (`dhcp.hostname`, `dicom.ae`, ...).
     pub fn observe(&mut self, ts_ns: i64, subject: Subject, field: &str, value: &str) {
         let value = value.trim();
@@ -229,7 +250,8 @@ impl Inventory {
             mut facts,
             mac_ips,
             ip_macs,
-            leases,
+            mut leases,
+            duid_leases,
         } = self;
         // Routers: one MAC for many addresses that are not its own leases.
         let routers: BTreeSet<[u8; 6]> = mac_ips
@@ -243,6 +265,21 @@ impl Inventory {
             })
             .map(|(m, _)| *m)
             .collect();
+        // DHCPv6 leases that hold up against the frames join the DHCP ones.
+        for (m, ips) in duid_leases {
+            if !mac_ips.contains_key(&m) && !facts.contains_key(&Subject::Mac(m)) {
+                continue;
+            }
+            for (ip, ts) in ips {
+                let used_by_another = ip_macs
+                    .get(&ip)
+                    .is_some_and(|macs| macs.iter().any(|x| *x != m && !routers.contains(x)));
+                if !used_by_another {
+                    leases.entry(m).or_default().insert(ip);
+                    facts.entry(Subject::Mac(m)).or_default().touch(ts);
+                }
+            }
+        }
         // Which device owns each address: the MAC it leased, else the one non-router MAC it came from.
         let mut owner: HashMap<IpAddr, Subject> = HashMap::new();
         for (m, ips) in &leases {
@@ -398,7 +435,7 @@ pub fn oui_vendor(mac: &[u8; 6]) -> Option<String> {
 fn decide(evidence: &[Evidence], rules: &Rules) -> BTreeMap<&'static str, Attribute> {
     let mut out: BTreeMap<&'static str, Attribute> = BTreeMap::new();
     for rule in &rules.rules {
-        for e in evidence.iter().filter(|e| e.field == rule.field) {
+        for e in evidence.iter().filter(|e| rule.looks_at(&e.field)) {
             if !rules::matches(&rule.pattern, &e.value) {
                 continue;
             }

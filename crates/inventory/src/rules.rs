@@ -46,7 +46,8 @@ pub fn default_criticality(category: &str) -> &'static str {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
-    /// The evidence field the rule looks at (`dhcp.vendor_class`, `mac.vendor`, ...).
+    /// The evidence field the rule looks at (`dhcp.vendor_class`, `mac.vendor`, ...), or several
+    /// separated by `|` (`dhcp.vendor_class|dhcp6.vendor_class`).
     pub field: String,
     /// Case-insensitive glob alternatives separated by `|`: `*` any run, `?` one character.
     #[serde(rename = "match")]
@@ -55,6 +56,13 @@ pub struct Rule {
     pub set: BTreeMap<String, String>,
     pub confidence: f32,
     pub reason: String,
+}
+
+impl Rule {
+    /// Whether the rule reads evidence of this field.
+    pub fn looks_at(&self, field: &str) -> bool {
+        self.field.split('|').any(|f| f.trim() == field)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,7 +23,9 @@ use serde::Serialize;
 
 use crate::cpe::{Av, Wfn};
 use crate::kb::{KnowledgeBase, SbomTarget};
-use crate::model::{Advisory, CpeMatch, CveRecord, CvssScore, Node, Operator, Product, VexState};
+use crate::model::{
+    self, Advisory, CpeMatch, CveRecord, CvssScore, Node, Operator, Product, VexState,
+};
 use crate::vendors::Vendors;
 use crate::version::{Rule, Verdict};
 
@@ -67,7 +69,7 @@ pub enum Confidence {
 
 /// One vulnerability of one device.
 #[derive(Debug, Clone, Serialize)]
-pub struct Match {
+pub struct Match<'kb> {
     /// The CVE id, or the advisory id and vulnerability title for an advisory entry with no CVE.
     pub cve: String,
     /// The CSAF advisory that lists it, if any.
@@ -77,18 +79,10 @@ pub struct Match {
     /// Why: the record, the product entry, the version rule.
     pub why: Vec<String>,
     /// The published CVSS vectors (highest CVSS version first).
-    pub cvss: Vec<CvssScore>,
-    pub remediation: Vec<Remediation>,
+    pub cvss: Vec<&'kb CvssScore>,
+    pub remediation: Vec<&'kb model::Remediation>,
     /// VEX justification of a `not_affected` status.
     pub justification: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Remediation {
-    pub category: String,
-    pub details: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
 }
 
 /// Words that say nothing about which model a product is.
@@ -136,11 +130,17 @@ fn model_matches(device: &[String], product: &[String]) -> bool {
     {
         return true;
     }
+    // Same letters and digits in another spacing: only names of equal length can be (the common
+    // case, checked without allocating).
+    let len = |ws: &[String]| ws.iter().map(String::len).sum::<usize>();
+    if len(device) != len(product) || len(device) < 4 {
+        return false;
+    }
     let mut a: Vec<char> = device.concat().chars().collect();
     let mut b: Vec<char> = product.concat().chars().collect();
     a.sort_unstable();
     b.sort_unstable();
-    a.len() >= 4 && a == b
+    a == b
 }
 
 /// A word that identifies a model by itself: at least four characters with a digit, not a version
@@ -162,6 +162,43 @@ struct CsafEntry {
     rule: Rule,
 }
 
+/// The product entries of one maker, with an index from each word of their names (and each name's
+/// letters run together) to the entries: a device's model can only match an entry it shares a word
+/// or its run-together letters with, so only those are compared.
+#[derive(Debug, Default)]
+struct VendorEntries {
+    entries: Vec<CsafEntry>,
+    by_word: HashMap<String, Vec<u32>>,
+}
+
+impl VendorEntries {
+    fn index(&mut self) {
+        for (i, e) in self.entries.iter().enumerate() {
+            for n in &e.names {
+                for w in n.iter().cloned().chain([n.concat()]) {
+                    let list = self.by_word.entry(w).or_default();
+                    if list.last() != Some(&(i as u32)) {
+                        list.push(i as u32);
+                    }
+                }
+            }
+        }
+    }
+
+    fn candidates<'s>(&'s self, models: &[Vec<String>]) -> impl Iterator<Item = &'s CsafEntry> {
+        let mut ids: Vec<u32> = Vec::new();
+        for m in models {
+            for w in m {
+                ids.extend(self.by_word.get(w).into_iter().flatten());
+            }
+            ids.extend(self.by_word.get(&m.concat()).into_iter().flatten());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter().filter_map(|i| self.entries.get(i as usize))
+    }
+}
+
 /// One vulnerable CPE match criterion of an NVD record, indexed by maker.
 #[derive(Debug)]
 struct NvdEntry {
@@ -173,7 +210,7 @@ pub struct Matcher<'kb> {
     kb: &'kb KnowledgeBase,
     vendors: Vendors,
     /// Vendor key -> product entries of CSAF advisories.
-    csaf: HashMap<String, Vec<CsafEntry>>,
+    csaf: HashMap<String, VendorEntries>,
     /// Vendor key -> NVD records with a criterion of that maker.
     nvd: HashMap<String, Vec<NvdEntry>>,
     /// Parsed NVD criteria, by criteria string.
@@ -183,7 +220,7 @@ pub struct Matcher<'kb> {
 impl<'kb> Matcher<'kb> {
     pub fn new(kb: &'kb KnowledgeBase) -> Matcher<'kb> {
         let vendors = Vendors::builtin();
-        let mut csaf: HashMap<String, Vec<CsafEntry>> = HashMap::new();
+        let mut csaf: HashMap<String, VendorEntries> = HashMap::new();
         for (ai, a) in kb.advisories.iter().enumerate() {
             for (pi, p) in a.products.iter().enumerate() {
                 let Some(vendor) = product_vendor(a, p) else {
@@ -197,7 +234,7 @@ impl<'kb> Matcher<'kb> {
                     .collect();
                 let (names, rule) = product_names(a, p, &vendor_words);
                 for key in keys {
-                    csaf.entry(key).or_default().push(CsafEntry {
+                    csaf.entry(key).or_default().entries.push(CsafEntry {
                         advisory: ai,
                         product: pi,
                         names: names.clone(),
@@ -205,6 +242,9 @@ impl<'kb> Matcher<'kb> {
                     });
                 }
             }
+        }
+        for v in csaf.values_mut() {
+            v.index();
         }
         let mut nvd: HashMap<String, Vec<NvdEntry>> = HashMap::new();
         let mut cpes = HashMap::new();
@@ -241,8 +281,8 @@ impl<'kb> Matcher<'kb> {
     }
 
     /// The vulnerabilities of one device, one entry per CVE.
-    pub fn device(&self, d: &DeviceFacts) -> Vec<Match> {
-        let mut found: BTreeMap<String, Match> = BTreeMap::new();
+    pub fn device(&self, d: &DeviceFacts) -> Vec<Match<'kb>> {
+        let mut found: BTreeMap<String, Match<'kb>> = BTreeMap::new();
         let mut keys: Vec<String> = d
             .vendors
             .iter()
@@ -287,21 +327,22 @@ impl<'kb> Matcher<'kb> {
         key: &str,
         models: &[Vec<String>],
         d: &DeviceFacts,
-        found: &mut BTreeMap<String, Match>,
+        found: &mut BTreeMap<String, Match<'kb>>,
     ) {
-        let Some(entries) = self.csaf.get(key) else {
+        let Some(vendor) = self.csaf.get(key) else {
             return;
         };
         // Per advisory: which of its products this device is.
         let mut by_advisory: BTreeMap<usize, Vec<(&CsafEntry, Verdict)>> = BTreeMap::new();
-        for e in entries {
+        if models.is_empty() {
+            for e in &vendor.entries {
+                by_advisory.entry(e.advisory).or_default();
+            }
+        }
+        for e in vendor.candidates(models) {
             let hit = models
                 .iter()
                 .any(|m| e.names.iter().any(|n| model_matches(m, n)));
-            if models.is_empty() {
-                by_advisory.entry(e.advisory).or_default();
-                continue;
-            }
             if hit {
                 let verdict = e.rule.covers(d.version.as_deref());
                 by_advisory
@@ -335,19 +376,29 @@ impl<'kb> Matcher<'kb> {
                 continue;
             }
             for v in &a.vulnerabilities {
-                let ids = |list: &[String]| -> Vec<String> { a_expand(a, list) };
-                let affected = ids(&[
-                    v.status.known_affected.clone(),
-                    v.status.first_affected.clone(),
-                    v.status.last_affected.clone(),
-                    v.status.under_investigation.clone(),
-                ]
-                .concat());
-                let fixed = ids(&[v.status.fixed.clone(), v.status.first_fixed.clone()].concat());
-                let not_affected = ids(&v.status.known_not_affected);
-                let pick = |set: &[String], want: Verdict| {
+                let st = &v.status;
+                let affected: [&[String]; 4] = [
+                    &st.known_affected,
+                    &st.first_affected,
+                    &st.last_affected,
+                    &st.under_investigation,
+                ];
+                let fixed: [&[String]; 2] = [&st.fixed, &st.first_fixed];
+                let not_affected: [&[String]; 1] = [&st.known_not_affected];
+                // Whether a status lists a product, directly or through a product group.
+                let listed = |lists: &[&[String]], pid: &str| {
+                    lists.iter().any(|l| {
+                        l.iter().any(|x| {
+                            x == pid
+                                || a.groups
+                                    .iter()
+                                    .any(|g| g.id == *x && g.product_ids.iter().any(|p| p == pid))
+                        })
+                    })
+                };
+                let pick = |lists: &[&[String]], want: Verdict| {
                     hits.iter().find(|(e, verdict)| {
-                        *verdict == want && set.contains(&a.products[e.product].id)
+                        *verdict == want && listed(lists, &a.products[e.product].id)
                     })
                 };
                 let cve = vuln_id(a, v.cve.as_deref(), v.title.as_deref());
@@ -369,15 +420,12 @@ impl<'kb> Matcher<'kb> {
                     } else {
                         Confidence::Model
                     };
-                    let status_note = if v
-                        .status
-                        .under_investigation
-                        .contains(&a.products[e.product].id)
-                    {
-                        "under investigation by the maker"
-                    } else {
-                        "listed as affected"
-                    };
+                    let status_note =
+                        if listed(&[&st.under_investigation], &a.products[e.product].id) {
+                            "under investigation by the maker"
+                        } else {
+                            "listed as affected"
+                        };
                     add(
                         found,
                         a,
@@ -428,7 +476,7 @@ impl<'kb> Matcher<'kb> {
                         None,
                     );
                 } else if let Some((e, _)) = hits.iter().find(|(e, verdict)| {
-                    *verdict == Verdict::Outside && affected.contains(&a.products[e.product].id)
+                    *verdict == Verdict::Outside && listed(&affected, &a.products[e.product].id)
                 }) {
                     // The model is affected at other versions only: the device runs a version the
                     // advisory does not list as affected (CISA's advisories rarely list `fixed`
@@ -460,7 +508,7 @@ impl<'kb> Matcher<'kb> {
         key: &str,
         models: &[Vec<String>],
         d: &DeviceFacts,
-        found: &mut BTreeMap<String, Match>,
+        found: &mut BTreeMap<String, Match<'kb>>,
     ) {
         let Some(entries) = self.nvd.get(key) else {
             return;
@@ -487,7 +535,7 @@ impl<'kb> Matcher<'kb> {
         models: &[Vec<String>],
         d: &DeviceFacts,
         keys: &[String],
-        found: &mut BTreeMap<String, Match>,
+        found: &mut BTreeMap<String, Match<'kb>>,
     ) {
         let explicit: Vec<Wfn> = cpes.iter().filter_map(|c| Wfn::parse_fs(c).ok()).collect();
         let mut vkeys: Vec<String> = explicit
@@ -519,7 +567,12 @@ impl<'kb> Matcher<'kb> {
     }
 
     /// Evaluates every configuration of one NVD record against a device.
-    fn eval_record(&self, c: &CveRecord, p: &Platform, found: &mut BTreeMap<String, Match>) {
+    fn eval_record(
+        &self,
+        c: &'kb CveRecord,
+        p: &Platform,
+        found: &mut BTreeMap<String, Match<'kb>>,
+    ) {
         for (ci, cfg) in c.configurations.iter().enumerate() {
             let mut why = Vec::new();
             let results: Vec<Tri> = cfg
@@ -574,7 +627,7 @@ impl<'kb> Matcher<'kb> {
                 justification: None,
             });
             merge(m, Status::Affected, confidence, text, None);
-            m.cvss.extend(c.metrics.iter().cloned());
+            m.cvss.extend(c.metrics.iter());
         }
     }
 
@@ -717,7 +770,7 @@ impl<'kb> Matcher<'kb> {
         &self,
         target: &SbomTarget,
         sbom: &crate::model::Sbom,
-        found: &mut BTreeMap<String, Match>,
+        found: &mut BTreeMap<String, Match<'kb>>,
     ) {
         for comp in &sbom.components {
             let Some(cpe) = comp.cpe.as_deref() else {
@@ -925,16 +978,6 @@ fn product_names(a: &Advisory, p: &Product, vendor_words: &[String]) -> (Vec<Vec
     (names, rule)
 }
 
-fn a_expand(a: &Advisory, ids: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = ids.to_vec();
-    for g in &a.groups {
-        if ids.contains(&g.id) {
-            out.extend(g.product_ids.iter().cloned());
-        }
-    }
-    out
-}
-
 fn vuln_id(a: &Advisory, cve: Option<&str>, title: Option<&str>) -> String {
     match cve {
         Some(c) if !c.is_empty() => c.to_ascii_uppercase(),
@@ -955,10 +998,10 @@ fn flag_for(a: &Advisory, v: &crate::model::AdvisoryVuln, product: &str) -> Opti
 }
 
 #[allow(clippy::too_many_arguments)]
-fn add(
-    found: &mut BTreeMap<String, Match>,
-    a: &Advisory,
-    v: &crate::model::AdvisoryVuln,
+fn add<'kb>(
+    found: &mut BTreeMap<String, Match<'kb>>,
+    a: &'kb Advisory,
+    v: &'kb crate::model::AdvisoryVuln,
     cve: String,
     status: Status,
     confidence: Confidence,
@@ -979,15 +1022,10 @@ fn add(
         m.advisory = Some(a.provenance.id.clone());
     }
     merge(m, status, confidence, why, justification);
-    m.cvss.extend(v.scores.iter().cloned());
+    m.cvss.extend(v.scores.iter());
     for r in &v.remediations {
-        let rem = Remediation {
-            category: r.category.clone(),
-            details: r.details.clone(),
-            url: r.url.clone(),
-        };
-        if !m.remediation.contains(&rem) {
-            m.remediation.push(rem);
+        if !m.remediation.iter().any(|x| std::ptr::eq(*x, r)) {
+            m.remediation.push(r);
         }
     }
 }
@@ -995,7 +1033,13 @@ fn add(
 /// Combines what two sources say about one CVE on one device: a maker's not-affected or fixed
 /// statement at exact confidence outranks a weaker affected match; otherwise affected wins, and the
 /// best confidence is kept.
-fn merge(m: &mut Match, status: Status, confidence: Confidence, why: String, just: Option<String>) {
+fn merge(
+    m: &mut Match<'_>,
+    status: Status,
+    confidence: Confidence,
+    why: String,
+    just: Option<String>,
+) {
     if !m.why.contains(&why) {
         m.why.push(why);
     }

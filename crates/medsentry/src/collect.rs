@@ -78,6 +78,10 @@ impl EventSink for EventRows {
         self.inventory.lease(ts.0, mac, ip);
     }
 
+    fn dhcpv6_lease(&mut self, ts: capture::Timestamp, mac: [u8; 6], ip: std::net::IpAddr) {
+        self.inventory.duid_lease(ts.0, mac, ip);
+    }
+
     fn hl7(&mut self, flow: u64, record: Hl7Record) {
         let m = &record.summary;
         let id = self.hl7_identity.entry(flow).or_default();
@@ -328,6 +332,9 @@ impl Collector {
         }
         for (mac, ip) in &results.leases {
             inv.lease(ts, *mac, *ip);
+        }
+        for (mac, ip) in &results.dhcpv6_leases {
+            inv.duid_lease(ts, *mac, *ip);
         }
         if let Some(h) = hl7 {
             for (dir, ip) in [(Direction::ToServer, client), (Direction::ToClient, server)] {

@@ -1,7 +1,8 @@
 //! Which application protocol a flow carries: by content first (an MLLP start byte and `MSH`, a DICOM
 //! A-ASSOCIATE-RQ, a TLS ClientHello, an HTTP request line, telnet option negotiation, an FTP banner),
 //! then by well-known port, so that HL7 and DICOM are found on any port and TLS on a clinical port is
-//! known to be encrypted.
+//! known to be encrypted. A UDP datagram has one content check of its own: an EtherNet/IP
+//! ListIdentity reply, which answers a broadcast and so starts a flow whose server port says nothing.
 
 /// An application protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -18,10 +19,14 @@ pub enum App {
     Ntp,
     Mdns,
     Ssh,
+    Snmp,
+    /// EtherNet/IP (CIP over TCP and UDP 44818): PLCs and other industrial controllers.
+    Enip,
 }
 
 impl App {
-    /// The report's name for it (DESIGN.md: "hl7"|"dicom"|"http"|"tls"|"dns"|"dhcp"|"telnet"|"ftp"|"unknown").
+    /// The report's name for it (DESIGN.md: "hl7"|"dicom"|"http"|"tls"|"dns"|"dhcp"|"telnet"|"ftp"|"unknown",
+    /// and "ntp", "mdns", "ssh", "snmp", "enip" beyond it).
     pub fn as_str(self) -> &'static str {
         match self {
             App::Unknown => "unknown",
@@ -36,6 +41,8 @@ impl App {
             App::Ntp => "ntp",
             App::Mdns => "mdns",
             App::Ssh => "ssh",
+            App::Snmp => "snmp",
+            App::Enip => "enip",
         }
     }
 }
@@ -80,6 +87,7 @@ impl PortMap {
             21 => App::Ftp,
             22 => App::Ssh,
             53 => App::Dns,
+            crate::enip::PORT => App::Enip,
             _ => App::Unknown,
         }
     }
@@ -99,9 +107,13 @@ impl PortMap {
     pub fn udp(&self, port: u16) -> App {
         match port {
             53 => App::Dns,
-            67 | 68 => App::Dhcp,
+            // DHCP and DHCPv6 (546 client, 547 server and relay).
+            67 | 68 | 546 | 547 => App::Dhcp,
             123 => App::Ntp,
+            // Agents listen on 161, notification receivers on 162.
+            161 | 162 => App::Snmp,
             5353 => App::Mdns,
+            crate::enip::PORT => App::Enip,
             _ => App::Unknown,
         }
     }
@@ -135,6 +147,22 @@ pub fn by_content(first: &[u8], to_server: bool) -> Option<App> {
         return None;
     }
     None
+}
+
+/// An EtherNet/IP ListIdentity reply filling a whole datagram: command 0x63, a length that is exactly
+/// the rest of the datagram, success status and zero options (Vol 2 section 2-3). A target answers a
+/// broadcast ListIdentity from its port 44818 to the scanner's own port, so the reply opens a flow of
+/// its own whose ports say nothing; these four header fields together almost never occur by chance.
+pub fn is_enip_list_identity_reply(datagram: &[u8]) -> bool {
+    let Some(h) = datagram.get(..crate::enip::HEADER_LEN) else {
+        return false;
+    };
+    let len = usize::from(u16::from_le_bytes([h[2], h[3]]));
+    h[..2] == [0x63, 0x00]
+        && len > 0
+        && len == datagram.len() - crate::enip::HEADER_LEN
+        && h[8..12] == [0; 4]
+        && h[20..24] == [0; 4]
 }
 
 /// `<VT>MSH` and a field separator: an MLLP-framed HL7 v2 message.
@@ -232,6 +260,27 @@ mod tests {
         assert_eq!(ports.inside_tls(2762), Some(App::Dicom));
         assert_eq!(ports.tcp(40000), App::Unknown);
         assert_eq!(ports.udp(53), App::Dns);
+        assert_eq!(ports.udp(547), App::Dhcp);
+        assert_eq!(ports.udp(161), App::Snmp);
+        assert_eq!(ports.udp(162), App::Snmp);
+        assert_eq!(ports.udp(44818), App::Enip);
+        assert_eq!(ports.tcp(44818), App::Enip);
+        assert_eq!(App::Snmp.as_str(), "snmp");
+        assert_eq!(App::Enip.as_str(), "enip");
+    }
+
+    #[test]
+    fn a_list_identity_reply_is_recognised_by_its_header_alone() {
+        let mut reply = vec![0x63, 0x00, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        reply.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 1, 0, 0, 0]);
+        assert!(is_enip_list_identity_reply(&reply));
+        // The request (no data), a length that does not fill the datagram, a failure status.
+        assert!(!is_enip_list_identity_reply(&reply[..24]));
+        assert!(!is_enip_list_identity_reply(&[&reply[..], &[0]].concat()));
+        let mut failed = reply.clone();
+        failed[8] = 1;
+        assert!(!is_enip_list_identity_reply(&failed));
+        assert!(!is_enip_list_identity_reply(b"\x63\x00"));
     }
 
     #[test]

@@ -270,10 +270,64 @@ pub struct Dhcpv6Message {
     pub vendor_class: Option<(u32, Vec<String>)>,
     /// Option 6, the option request list, in the client's order.
     pub oro: Vec<u16>,
+    /// The addresses of the IA_NA (3) and IA_TA (4) options' IA Address options (5) whose valid
+    /// lifetime is not 0, in the order sent, at most 32. In a Reply these are what the server gave
+    /// the client; in a Request or Renew, what the client asks to keep.
+    pub ia_addresses: Vec<std::net::Ipv6Addr>,
     /// Every option code in the order sent.
     pub option_codes: Vec<u16>,
     /// An option ran past the end of the message; options after it were not read.
     pub truncated: bool,
+}
+
+/// DHCPv6 message types (RFC 8415 section 7.3) that a client sends.
+pub mod v6_message_type {
+    pub const SOLICIT: u8 = 1;
+    pub const ADVERTISE: u8 = 2;
+    pub const REQUEST: u8 = 3;
+    pub const CONFIRM: u8 = 4;
+    pub const RENEW: u8 = 5;
+    pub const REBIND: u8 = 6;
+    pub const REPLY: u8 = 7;
+    pub const RELEASE: u8 = 8;
+    pub const DECLINE: u8 = 9;
+    pub const INFORMATION_REQUEST: u8 = 11;
+}
+
+impl Dhcpv6Message {
+    /// Whether a client sent it (Solicit, Request, Confirm, Renew, Rebind, Release, Decline,
+    /// Information-request), rather than a server or a relay.
+    pub fn from_client(&self) -> bool {
+        use v6_message_type::*;
+        matches!(
+            self.msg_type,
+            SOLICIT | REQUEST | CONFIRM | RENEW | REBIND | RELEASE | DECLINE | INFORMATION_REQUEST
+        )
+    }
+
+    /// The option request list as `17,23,24,39`, the DHCPv6 counterpart of
+    /// [`DhcpMessage::fingerprint`].
+    pub fn fingerprint(&self) -> String {
+        let codes: Vec<String> = self.oro.iter().map(u16::to_string).collect();
+        codes.join(",")
+    }
+
+    /// The Ethernet MAC the client DUID embeds, if any (see [`duid_mac`]).
+    pub fn client_mac(&self) -> Option<[u8; 6]> {
+        duid_mac(self.client_duid.as_deref()?)
+    }
+}
+
+/// The Ethernet address inside a DUID-LLT (type 1) or DUID-LL (type 3) of hardware type 1 (RFC 8415
+/// section 11): the MAC of one of the device's interfaces when the DUID was made. A DUID-LLT keeps
+/// it for life, so it may name another interface of the device (or the template a virtual machine
+/// was cloned from). `None` for DUID-EN, DUID-UUID and other link types.
+pub fn duid_mac(duid: &[u8]) -> Option<[u8; 6]> {
+    let lladdr = match duid {
+        [0, 1, 0, 1, _, _, _, _, rest @ ..] | [0, 3, 0, 1, rest @ ..] => rest,
+        _ => return None,
+    };
+    lladdr.try_into().ok()
 }
 
 /// Reads one DHCPv6 message, unwrapping relay messages (12, 13) down to the client's message. `None`
@@ -341,10 +395,40 @@ pub fn parse_dhcpv6(payload: &[u8]) -> Option<Dhcpv6Message> {
                     .map(|c| u16::from_be_bytes([c[0], c[1]]))
                     .collect()
             }),
+            ia_addresses: ia_addresses(&options),
             option_codes: options.iter().map(|(code, _)| *code).collect(),
             truncated: !complete,
         });
     }
+}
+
+/// The IA Address options (5) inside the IA_NA (3) and IA_TA (4) options, with a valid lifetime.
+/// IA options do not nest further, so this reads two levels and no more.
+fn ia_addresses(options: &[(u16, &[u8])]) -> Vec<std::net::Ipv6Addr> {
+    let mut out = Vec::new();
+    for (code, value) in options {
+        // IA_NA: IAID, T1, T2 before its options; IA_TA: IAID only (RFC 8415 sections 21.4, 21.5).
+        let inner = match code {
+            3 => value.get(12..),
+            4 => value.get(4..),
+            _ => None,
+        };
+        let Some(inner) = inner else { continue };
+        for (code, addr) in walk_v6_options(inner).0 {
+            // Address (16), preferred lifetime (4), valid lifetime (4), options.
+            let Some(fixed) = addr.get(..24).filter(|_| code == 5) else {
+                continue;
+            };
+            let valid = u32::from_be_bytes([fixed[20], fixed[21], fixed[22], fixed[23]]);
+            let Ok(octets) = <[u8; 16]>::try_from(&fixed[..16]) else {
+                continue;
+            };
+            if valid != 0 && out.len() < MAX_ADDRESSES {
+                out.push(std::net::Ipv6Addr::from(octets));
+            }
+        }
+    }
+    out
 }
 
 fn is_relay(msg_type: u8) -> bool {
@@ -807,6 +891,88 @@ mod tests {
     }
 
     #[test]
+    fn duid_macs_come_from_ethernet_llt_and_ll_duids_only() {
+        let mac = [0x00, 0x0c, 0x29, 0x5e, 0x77, 0x44];
+        let llt = [&[0, 1, 0, 1, 0x1d, 0xef, 0x69, 0xbd][..], &mac].concat();
+        assert_eq!(duid_mac(&llt), Some(mac));
+        let ll = [&[0, 3, 0, 1][..], &mac].concat();
+        assert_eq!(duid_mac(&ll), Some(mac));
+        // DUID-EN (enterprise 311 and an identifier), another link type, a cut or long address.
+        assert_eq!(duid_mac(&[0, 2, 0, 0, 1, 55, 1, 2, 3, 4, 5, 6]), None);
+        assert_eq!(duid_mac(&[&[0, 3, 0, 6][..], &mac].concat()), None);
+        assert_eq!(duid_mac(&ll[..9]), None);
+        assert_eq!(duid_mac(&[&ll[..], &[0]].concat()), None);
+        assert_eq!(duid_mac(&[]), None);
+        let msg = parse_dhcpv6(&solicit()).expect("dhcpv6");
+        assert_eq!(msg.client_mac(), Some([0x00, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f]));
+        assert!(msg.from_client());
+        assert_eq!(msg.fingerprint(), "23,24,39");
+    }
+
+    /// A Reply giving two addresses in an IA_NA (and withdrawing a third with lifetime 0), one in an
+    /// IA_TA, and a delegated prefix, which is not an address of the client.
+    fn reply() -> Vec<u8> {
+        let iaaddr = |last: u8, valid: u32| {
+            let mut v = vec![
+                0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0x10, last,
+            ];
+            v.extend_from_slice(&3600u32.to_be_bytes());
+            v.extend_from_slice(&valid.to_be_bytes());
+            v6_opt(5, &v)
+        };
+        let ia_na = [
+            vec![0, 0, 0, 1, 0, 0, 0x0e, 0x10, 0, 0, 0x15, 0x18],
+            iaaddr(2, 7200),
+            iaaddr(3, 0),
+            iaaddr(4, 7200),
+            v6_opt(13, &[0, 0, b'o', b'k']),
+        ]
+        .concat();
+        let ia_ta = [vec![0, 0, 0, 2], iaaddr(9, 600)].concat();
+        let ia_pd = [vec![0; 12], v6_opt(26, &[0; 25])].concat();
+        [
+            vec![7, 0x12, 0x34, 0x56],
+            v6_opt(1, &[0, 3, 0, 1, 0x00, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f]),
+            v6_opt(2, &[0, 3, 0, 1, 0x00, 0x50, 0x56, 0, 0, 1]),
+            v6_opt(3, &ia_na),
+            v6_opt(4, &ia_ta),
+            v6_opt(25, &ia_pd),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn a_reply_gives_the_addresses_of_its_identity_associations() {
+        let msg = parse_dhcpv6(&reply()).expect("dhcpv6");
+        assert!(!msg.from_client());
+        assert_eq!(msg.msg_type, v6_message_type::REPLY);
+        let addresses: Vec<String> = msg.ia_addresses.iter().map(|a| a.to_string()).collect();
+        assert_eq!(
+            addresses,
+            [
+                "2001:db8:1:2::1002",
+                "2001:db8:1:2::1004",
+                "2001:db8:1:2::1009"
+            ]
+        );
+        // An IA_NA too short for its header, an IA Address too short for its lifetimes.
+        let short = [vec![7, 0, 0, 1], v6_opt(3, &[0; 11])].concat();
+        assert!(
+            parse_dhcpv6(&short)
+                .expect("dhcpv6")
+                .ia_addresses
+                .is_empty()
+        );
+        let cut = [
+            vec![7, 0, 0, 1],
+            v6_opt(3, &[&[0; 12][..], &v6_opt(5, &[0x20; 23])].concat()),
+        ]
+        .concat();
+        assert!(parse_dhcpv6(&cut).expect("dhcpv6").ia_addresses.is_empty());
+        check_v6_prefixes(&reply());
+    }
+
+    #[test]
     fn dhcpv6_bad_input() {
         assert!(parse_dhcpv6(&[]).is_none());
         assert!(parse_dhcpv6(&[1, 0, 0]).is_none());
@@ -821,7 +987,7 @@ mod tests {
 
     #[test]
     fn single_byte_corruptions_never_panic() {
-        for good in [pump_request(), ack(), relayed_solicit()] {
+        for good in [pump_request(), ack(), relayed_solicit(), reply()] {
             for i in 0..good.len() {
                 for value in [0x00, 0x01, 0x0c, 0x34, 0xff] {
                     let mut bad = good.clone();

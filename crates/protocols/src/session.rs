@@ -1,6 +1,7 @@
 //! One flow's application layer: decides the protocol from the first bytes (and the port), then routes
 //! the reassembled stream to its parser and keeps what the parser found until the flow ends.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -10,6 +11,7 @@ use capture::{Direction, EndReason, StreamConsumer, Timestamp};
 use crate::cleartext::{Credential, FtpLogin, HttpExchange, LoginOutcome, TelnetLogin};
 use crate::detect::{self, App, PortMap};
 use crate::dicom::{Association, DicomConnection};
+use crate::enip::{self, Encapsulation, EnipError};
 use crate::hl7::{self, Frame, Hl7Summary, MllpDeframer, MllpStats};
 
 /// One HL7 message as seen on a flow.
@@ -45,13 +47,18 @@ impl AppSource {
 /// its messages in memory: the flow keeps only the aggregates in [`FlowResults`].
 pub trait EventSink {
     fn hl7(&mut self, flow: u64, record: Hl7Record);
-    /// Identity evidence from datagrams (DHCP, DNS, mDNS), as it is parsed: a broadcast flow carries
+    /// Identity evidence from datagrams (DHCP, DHCPv6, DNS, mDNS, SNMP, EtherNet/IP), as it is parsed: a broadcast flow carries
     /// the DHCP of every device on the segment, too much to hold per flow.
     fn identity(&mut self, fact: IdentityFact) {
         let _ = fact;
     }
     /// A DHCP server acknowledged `ip` for `mac`.
     fn lease(&mut self, ts: Timestamp, mac: [u8; 6], ip: std::net::IpAddr) {
+        let _ = (ts, mac, ip);
+    }
+    /// A DHCPv6 server gave `ip` to the client whose DUID embeds `mac`. Weaker than [`Self::lease`]:
+    /// a DUID-LLT keeps the MAC it was made from, which may be another interface of the device.
+    fn dhcpv6_lease(&mut self, ts: Timestamp, mac: [u8; 6], ip: std::net::IpAddr) {
         let _ = (ts, mac, ip);
     }
 }
@@ -87,18 +94,44 @@ pub struct FlowResults {
     pub http_requests: u64,
     pub http_server: Option<String>,
     pub http_user_agent: Option<String>,
-    /// What the flow said about who its ends are (DHCP, DNS, mDNS, TLS hellos), bounded.
+    /// What the flow said about who its ends are (DHCP, DHCPv6, DNS, mDNS, TLS hellos, banners,
+    /// SNMP system groups, EtherNet/IP identities), bounded.
     pub identity: Vec<IdentityFact>,
     /// DHCP leases acknowledged in this flow: (client MAC, address given).
     pub leases: Vec<([u8; 6], std::net::IpAddr)>,
+    /// DHCPv6 addresses a server gave in this flow: (MAC in the client's DUID, address given).
+    pub dhcpv6_leases: Vec<([u8; 6], std::net::IpAddr)>,
+    /// SNMP seen on the flow (`None` on every other flow, so that they carry no SNMP state).
+    pub snmp: Option<Box<SnmpTotals>>,
 }
+
+/// What SNMP a flow carried: enough for the detect crate to flag cleartext communities. A community is
+/// a shared password, so only its length is kept, never its value.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SnmpTotals {
+    /// v1 and v2c messages: each carries its community in cleartext.
+    pub v1: u64,
+    pub v2c: u64,
+    /// v3 messages (user-based security; not read further).
+    pub v3: u64,
+    /// Datagrams on the flow that did not read as SNMP.
+    pub unparsed: u64,
+    /// The distinct lengths in bytes of the communities seen, in order, at most
+    /// [`MAX_COMMUNITY_LENGTHS`].
+    pub community_lengths: Vec<usize>,
+    /// SetRequests: the community they carry grants write access to the agent.
+    pub set_requests: u64,
+}
+
+/// Community lengths kept per flow (a manager walking with a guessed list would send many).
+pub const MAX_COMMUNITY_LENGTHS: usize = 8;
 
 /// Whom an identity fact is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum About {
     /// The sender of the packet that carried it.
     Sender(Direction),
-    /// A MAC named inside the payload (DHCP `chaddr`).
+    /// A MAC named inside the payload (DHCP `chaddr`, the DUID of a relayed DHCPv6 client).
     Mac([u8; 6]),
     /// An address named inside the payload (a DNS answer).
     Ip(std::net::IpAddr),
@@ -118,6 +151,41 @@ const SSH_LINE: usize = 255;
 
 /// Identity facts kept per flow (a long DNS or mDNS conversation repeats itself).
 const MAX_IDENTITY_FACTS: usize = 64;
+
+/// Longest EtherNet/IP message buffered when it spans segments: a ListIdentity reply with a full
+/// product name is about 320 bytes. Longer messages (explicit messaging) are passed over unread.
+const ENIP_MAX_BUFFERED: usize = 2048;
+
+/// Values of a DHCPv6 vendor class kept as evidence (Windows sends one, `MSFT 5.0`).
+const MAX_VENDOR_CLASS_VALUES: usize = 4;
+
+/// Text a device says about itself, as one line: control characters (the line breaks of a
+/// sysDescr, a terminal escape) become spaces and runs of white space one space.
+fn one_line(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for word in s
+        .split(|c: char| c.is_control() || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    Cow::Owned(out)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
 
 impl FlowResults {
     fn fact(&mut self, ts: Timestamp, about: About, field: &'static str, value: &str) {
@@ -166,6 +234,137 @@ impl FlowResults {
         {
             self.leases.push((mac, std::net::IpAddr::from(m.yiaddr)));
         }
+    }
+
+    /// A DHCPv6 message: what a client says about itself, the addresses a server gives it, and that
+    /// the sender of an Advertise or Reply is a DHCP server.
+    fn dhcpv6(&mut self, ts: Timestamp, dir: Direction, m: &crate::dhcp::Dhcpv6Message) {
+        use crate::dhcp::v6_message_type::{ADVERTISE, REPLY};
+        let duid_mac = m.client_mac();
+        if m.from_client() {
+            // Sent straight from the client, the sender is the device (its DUID may name another of
+            // its interfaces); through relays only the DUID names it.
+            let about = match (m.relay_hops, duid_mac) {
+                (0, _) => About::Sender(dir),
+                (_, Some(mac)) => About::Mac(mac),
+                (_, None) => return,
+            };
+            if let Some(name) = &m.fqdn {
+                self.fact(ts, about.clone(), "dhcp6.fqdn", &one_line(name));
+            }
+            if let Some((enterprise, data)) = &m.vendor_class {
+                self.fact(
+                    ts,
+                    about.clone(),
+                    "dhcp6.vendor_enterprise",
+                    &enterprise.to_string(),
+                );
+                for v in data.iter().take(MAX_VENDOR_CLASS_VALUES) {
+                    self.fact(ts, about.clone(), "dhcp6.vendor_class", &one_line(v));
+                }
+            }
+            if !m.oro.is_empty() {
+                self.fact(ts, about.clone(), "dhcp6.params", &m.fingerprint());
+            }
+            if let Some(duid) = &m.client_duid {
+                self.fact(ts, about, "dhcp6.duid", &hex(duid));
+            }
+            return;
+        }
+        if m.msg_type == REPLY
+            && let Some(mac) = duid_mac
+        {
+            for ip in &m.ia_addresses {
+                if self.dhcpv6_leases.len() < MAX_IDENTITY_FACTS {
+                    self.dhcpv6_leases.push((mac, std::net::IpAddr::V6(*ip)));
+                }
+            }
+        }
+        // A relayed answer reaches the client from the relay, which is not a server.
+        if matches!(m.msg_type, ADVERTISE | REPLY) && m.relay_hops == 0 && m.server_duid.is_some() {
+            self.fact(ts, About::Sender(dir), "service", "dhcp-server");
+        }
+    }
+
+    /// One SNMP datagram: counted for the findings (the community by its length only), and an
+    /// agent's system group as evidence about the agent.
+    fn snmp(&mut self, ts: Timestamp, dir: Direction, payload: &[u8]) {
+        use crate::snmp::{PduType, Version};
+        let totals = self.snmp.get_or_insert_with(Box::default);
+        let Ok(m) = crate::snmp::parse_snmp(payload) else {
+            totals.unparsed += 1;
+            return;
+        };
+        match m.version {
+            Version::V1 => totals.v1 += 1,
+            Version::V2c => totals.v2c += 1,
+            Version::V3 => totals.v3 += 1,
+        }
+        if let Some(c) = m.community
+            && !totals.community_lengths.contains(&c.len())
+            && totals.community_lengths.len() < MAX_COMMUNITY_LENGTHS
+        {
+            totals.community_lengths.push(c.len());
+        }
+        if m.pdu
+            .as_ref()
+            .is_some_and(|p| p.pdu_type == PduType::SET_REQUEST)
+        {
+            totals.set_requests += 1;
+        }
+        let info = crate::snmp::system_info(&m);
+        let about = About::Sender(dir);
+        for (field, value) in [
+            ("snmp.sys_descr", &info.sys_descr),
+            ("snmp.sys_object_id", &info.sys_object_id),
+            ("snmp.sys_name", &info.sys_name),
+            ("snmp.sys_location", &info.sys_location),
+            ("snmp.sys_contact", &info.sys_contact),
+        ] {
+            if let Some(v) = value {
+                self.fact(ts, about.clone(), field, &one_line(v));
+            }
+        }
+    }
+
+    /// An EtherNet/IP message: a ListIdentity reply says who its sender is.
+    fn enip(&mut self, ts: Timestamp, dir: Direction, msg: &Encapsulation<'_>) {
+        let Some(id) = enip::list_identity(msg) else {
+            return;
+        };
+        let about = About::Sender(dir);
+        // Only a vendor the table names is a vendor; an unknown one stays a number.
+        if let Some(vendor) = enip::vendor_name(id.vendor_id) {
+            self.fact(ts, about.clone(), "enip.vendor", vendor);
+        }
+        self.fact(
+            ts,
+            about.clone(),
+            "enip.vendor_id",
+            &id.vendor_id.to_string(),
+        );
+        self.fact(
+            ts,
+            about.clone(),
+            "enip.product_name",
+            &one_line(&id.product_name),
+        );
+        self.fact(
+            ts,
+            about.clone(),
+            "enip.product_code",
+            &id.product_code.to_string(),
+        );
+        self.fact(ts, about.clone(), "enip.revision", &id.revision());
+        let device_type = enip::device_type_name(id.device_type)
+            .map_or_else(|| id.device_type.to_string(), str::to_string);
+        self.fact(ts, about.clone(), "enip.device_type", &device_type);
+        self.fact(
+            ts,
+            about,
+            "enip.serial",
+            &format!("0x{:08x}", id.serial_number),
+        );
     }
 
     fn dns(&mut self, ts: Timestamp, dir: Direction, m: &crate::dns::DnsMessage, mdns: bool) {
@@ -223,6 +422,8 @@ enum Parser {
     Ssh(Box<[Vec<u8>; 2]>),
     /// TLS: the hellos (and a TLS 1.2 server certificate) are read for identity, the rest is opaque.
     Tls(Box<[crate::tls_hello::HelloReader; 2]>),
+    /// EtherNet/IP: each direction framed into encapsulation messages, for ListIdentity replies.
+    Enip(Box<[EnipReader; 2]>),
     /// Encrypted, or a protocol we do not parse: bytes are only counted by the flow table.
     Opaque,
 }
@@ -232,6 +433,95 @@ fn add(counts: &mut BTreeMap<String, u64>, key: &str) {
         Some(n) => *n += 1,
         None => {
             counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
+/// Frames one direction of an EtherNet/IP TCP stream into encapsulation messages. A message that
+/// arrives whole in one segment is read where it lies; only the tail of a short message split across
+/// segments is copied (at most [`ENIP_MAX_BUFFERED`] bytes), and a longer message is passed over.
+/// Once out of step (a gap inside or between messages, an impossible header) it reads no more.
+#[derive(Debug, Default)]
+struct EnipReader {
+    /// The start of a message split across segments.
+    partial: Vec<u8>,
+    /// Bytes of a long message still to pass over.
+    skip: usize,
+    lost: bool,
+}
+
+impl EnipReader {
+    fn feed(&mut self, mut bytes: &[u8], on_message: &mut dyn FnMut(&Encapsulation<'_>)) {
+        while !self.lost && !bytes.is_empty() {
+            if self.skip > 0 {
+                let n = self.skip.min(bytes.len());
+                self.skip -= n;
+                bytes = &bytes[n..];
+                continue;
+            }
+            if self.partial.is_empty() {
+                match enip::parse_message(bytes) {
+                    Ok((msg, used)) => {
+                        on_message(&msg);
+                        bytes = &bytes[used..];
+                    }
+                    Err(EnipError::Incomplete { needed }) => {
+                        self.hold(bytes, bytes.len() + needed);
+                        return;
+                    }
+                    Err(_) => self.lost = true,
+                }
+                continue;
+            }
+            // Complete the held message with as few bytes as it needs.
+            let needed = match enip::parse_message(&self.partial) {
+                Err(EnipError::Incomplete { needed }) => needed,
+                _ => {
+                    self.lost = true;
+                    return;
+                }
+            };
+            let n = needed.min(bytes.len());
+            self.partial.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            match enip::parse_message(&self.partial) {
+                Ok((msg, _)) => {
+                    on_message(&msg);
+                    self.partial.clear();
+                }
+                Err(EnipError::Incomplete { needed }) => {
+                    // Now that the header is whole, a long message is passed over.
+                    let total = self.partial.len() + needed;
+                    if total > ENIP_MAX_BUFFERED {
+                        self.skip = needed;
+                        self.partial.clear();
+                    }
+                }
+                Err(_) => self.lost = true,
+            }
+        }
+    }
+
+    /// Keeps the start of a message of `total` bytes (its header may not be whole yet, so `total`
+    /// may still grow), or passes over it when it is too long to hold.
+    fn hold(&mut self, start: &[u8], total: usize) {
+        if start.len() >= enip::HEADER_LEN && total > ENIP_MAX_BUFFERED {
+            self.skip = total - start.len();
+        } else {
+            self.partial.extend_from_slice(start);
+        }
+    }
+
+    /// Bytes were lost: only a gap inside a message being passed over keeps the framing.
+    fn gap(&mut self, len: u64) {
+        match usize::try_from(len) {
+            Ok(len) if self.partial.is_empty() && self.skip >= len && self.skip > 0 => {
+                self.skip -= len;
+            }
+            _ => {
+                self.lost = true;
+                self.partial = Vec::new();
+            }
         }
     }
 }
@@ -252,6 +542,8 @@ pub struct FlowSession {
     first_ts: Timestamp,
     /// Client and server addresses, to say whom datagram evidence is about.
     ends: Option<[std::net::IpAddr; 2]>,
+    /// The first datagram of a UDP flow no port names has been looked at.
+    probed: bool,
 }
 
 impl FlowSession {
@@ -284,6 +576,7 @@ impl FlowSession {
             results: FlowResults::default(),
             first_ts: Timestamp(0),
             ends: None,
+            probed: false,
         }
     }
 
@@ -313,6 +606,7 @@ impl FlowSession {
             App::Http => Parser::Http(Box::default()),
             App::Telnet => Parser::Telnet(Box::default()),
             App::Ftp => Parser::Ftp(Box::default()),
+            App::Enip => Parser::Enip(Box::default()),
             App::Ssh => {
                 self.encrypted = true;
                 Parser::Ssh(Box::default())
@@ -459,7 +753,8 @@ impl FlowSession {
                         .fact(ts, About::Sender(Direction::ToClient), "banner.ftp", &b);
                 }
             }
-            Parser::Undecided | Parser::Opaque => {}
+            // ListIdentity replies were read as they came.
+            Parser::Enip(_) | Parser::Undecided | Parser::Opaque => {}
         }
     }
 }
@@ -505,6 +800,10 @@ impl StreamConsumer for FlowSession {
                     r.feed(bytes);
                 }
             }
+            Parser::Enip(readers) => {
+                let results = &mut self.results;
+                readers[dir.index()].feed(bytes, &mut |msg| results.enip(ts, dir, msg));
+            }
             Parser::Undecided | Parser::Opaque => {}
         }
     }
@@ -517,6 +816,7 @@ impl StreamConsumer for FlowSession {
             Parser::Telnet(t) => t.gap(dir),
             Parser::Ftp(f) => f.gap(dir),
             Parser::Tls(readers) => readers[dir.index()].gap(),
+            Parser::Enip(readers) => readers[dir.index()].gap(len),
             // The identification line is the first thing each side sends: after a gap, no more.
             Parser::Ssh(lines) => {
                 let line = &mut lines[dir.index()];
@@ -531,14 +831,35 @@ impl StreamConsumer for FlowSession {
 
     fn datagram(&mut self, dir: Direction, ts: Timestamp, bytes: &[u8]) {
         debug_assert!(!self.tcp);
+        if !self.probed {
+            self.probed = true;
+            if self.app == App::Unknown && detect::is_enip_list_identity_reply(bytes) {
+                self.app = App::Enip;
+                self.app_source = AppSource::Content;
+            }
+        }
+        // SNMP is counted for the findings whatever else happens.
+        if self.app == App::Snmp {
+            self.results.snmp(ts, dir, bytes);
+        }
         // Identity evidence only: held by the flow only when nobody said who its ends are.
         if self.ends.is_none() && self.results.identity.len() >= MAX_IDENTITY_FACTS {
             return;
         }
         match self.app {
+            App::Dhcp if matches!(self.server_port, 546 | 547) => {
+                if let Some(m) = crate::dhcp::parse_dhcpv6(bytes) {
+                    self.results.dhcpv6(ts, dir, &m);
+                }
+            }
             App::Dhcp => {
                 if let Some(m) = crate::dhcp::parse_dhcp(bytes) {
                     self.results.dhcp(ts, &m);
+                }
+            }
+            App::Enip => {
+                if let Ok((msg, _)) = enip::parse_message(bytes) {
+                    self.results.enip(ts, dir, &msg);
                 }
             }
             App::Dns | App::Mdns => {
@@ -558,6 +879,9 @@ impl StreamConsumer for FlowSession {
             }
             for (mac, ip) in self.results.leases.drain(..) {
                 sink.lease(ts, mac, ip);
+            }
+            for (mac, ip) in self.results.dhcpv6_leases.drain(..) {
+                sink.dhcpv6_lease(ts, mac, ip);
             }
         }
     }

@@ -1,0 +1,330 @@
+//! End-to-end identification from SNMP, EtherNet/IP and DHCPv6: the real binary on real captures,
+//! checked through the JSON report's `devices[]`, `flows[]` and `findings[]`.
+//!
+//! Captures (under the corpus's `pcap/`): `suricata-verify/enip-log-identity/` (a ListIdentity over
+//! TCP; expectations from its `test.yaml`), `suricata-verify/snmp-v2c-get/` (v2c gets with a
+//! community; its `test.yaml` names the community, which the report must never contain), nDPI's
+//! `ndpi/snmp.pcap` (system group answers of a router, `R1.lab.local`, read with tshark 4.0.17:
+//! frames 2-16 from 97.0.115.163 and 130.70.149.185; v3 and traps), Chris Sanders'
+//! `sanders/dhcp6_outlease_acquisition.pcapng` (Solicit, Advertise, Request, Reply giving
+//! 2001:db8:1:2::1002; tshark `dhcpv6.iaaddr.ip`) and `suricata-verify/smb2-ntlmssp-negotiateflags/`
+//! (Windows Solicits with FQDN and vendor class; one DUID-LLT names a MAC that never appears).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// `medsentry analyze --format json FILE`, which must succeed.
+fn analyze(path: &Path) -> (Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(["analyze", "--format", "json"])
+        .arg(path)
+        .output()
+        .expect("run medsentry");
+    assert!(
+        out.status.success(),
+        "medsentry analyze {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("report is UTF-8");
+    let report = serde_json::from_str(&text).expect("report is JSON");
+    (report, text)
+}
+
+fn capture(corpus: &Path, rel: &str) -> PathBuf {
+    let path = corpus.join("pcap").join(rel);
+    assert!(
+        path.is_file(),
+        "{} is missing from the corpus",
+        path.display()
+    );
+    path
+}
+
+fn devices(report: &Value) -> &Vec<Value> {
+    report["devices"].as_array().expect("devices[]")
+}
+
+/// The one device that holds `ip`.
+fn device_at<'a>(report: &'a Value, ip: &str) -> &'a Value {
+    let found: Vec<&Value> = devices(report)
+        .iter()
+        .filter(|d| {
+            d["ips"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|i| i == ip))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "devices holding {ip}: {found:?}");
+    found[0]
+}
+
+fn has_evidence(device: &Value, field: &str, value: &str) -> bool {
+    device["evidence"].as_array().is_some_and(|ev| {
+        ev.iter()
+            .any(|e| e["field"] == field && e["value"] == value)
+    })
+}
+
+/// Checks that `device` decided `field` as `value`, from evidence `evidence_field` with the same
+/// value, and lists that evidence too.
+fn check_decided(device: &Value, field: &str, value: &str, evidence_field: &str, evidence: &str) {
+    let d = &device["decided"][field];
+    assert_eq!(d["value"], value, "{field} of {}", device["id"]);
+    assert_eq!(d["evidence"]["field"], evidence_field, "{field}: {d}");
+    assert_eq!(d["evidence"]["value"], evidence, "{field}: {d}");
+    assert!(
+        d["confidence"].as_f64().is_some_and(|c| c > 0.0) && d["rule"].is_string(),
+        "{field}: {d}"
+    );
+    assert!(
+        has_evidence(device, evidence_field, evidence),
+        "{} lacks evidence {evidence_field}={evidence}",
+        device["id"]
+    );
+}
+
+/// The `key: value` pairs of a suricata-verify `test.yaml` whose key starts with `prefix`, quotes
+/// taken off.
+fn yaml_values(yaml: &str, prefix: &str) -> Vec<(String, String)> {
+    yaml.lines()
+        .filter_map(|l| l.trim().split_once(": "))
+        .filter(|(k, _)| k.starts_with(prefix))
+        .map(|(k, v)| (k.to_string(), v.trim().trim_matches('"').to_string()))
+        .collect()
+}
+
+fn flows_with_app<'a>(report: &'a Value, app: &str) -> Vec<&'a Value> {
+    report["flows"]
+        .as_array()
+        .expect("flows[]")
+        .iter()
+        .filter(|f| f["app"] == app)
+        .collect()
+}
+
+#[test]
+fn enip_list_identity_names_the_responder() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let dir = capture(&corpus, "suricata-verify/enip-log-identity/enip_test1.pcap");
+    let yaml = std::fs::read_to_string(dir.with_file_name("test.yaml")).expect("test.yaml");
+    let (report, _) = analyze(&dir);
+    let flows = flows_with_app(&report, "enip");
+    assert_eq!(flows.len(), 1, "one EtherNet/IP session");
+    let responder = flows[0]["server"]["ip"].as_str().expect("server address");
+    let device = device_at(&report, responder);
+    // Suricata's `enip.response.identity.*` to our fields and the evidence behind them.
+    let expected = yaml_values(&yaml, "enip.response.identity.");
+    assert_eq!(expected.len(), 3, "{expected:?}");
+    for (key, value) in &expected {
+        let (field, evidence) = match key.as_str() {
+            "enip.response.identity.revision" => ("software", "enip.revision"),
+            "enip.response.identity.product_name" => ("model", "enip.product_name"),
+            "enip.response.identity.vendor_id" => ("vendor", "enip.vendor"),
+            other => panic!("test.yaml checks {other}, which this test does not map"),
+        };
+        check_decided(device, field, value, evidence, value);
+    }
+    assert_eq!(device["vendor"], "Rockwell Automation/Allen-Bradley");
+    assert_eq!(device["model"], "1756-ENBT/A");
+    assert_eq!(device["software"], serde_json::json!(["4.3"]));
+    // A 1756-ENBT is a communications adapter (CIP device type 12).
+    check_decided(
+        device,
+        "category",
+        "network-device",
+        "enip.device_type",
+        "Communications Adapter",
+    );
+    assert!(has_evidence(device, "enip.serial", "0x00524d8e"));
+    // The scanner learns nothing about itself from its own request.
+    let scanner = device_at(&report, flows[0]["client"]["ip"].as_str().expect("client"));
+    assert!(
+        !scanner["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .any(|e| e["source"] == "enip"),
+        "{scanner}"
+    );
+}
+
+#[test]
+fn snmp_agents_get_their_system_group_and_communities_stay_secret() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let (report, text) = analyze(&capture(&corpus, "ndpi/snmp.pcap"));
+    // tshark: the get-responses with sysName, sysLocation and sysContact come from these two (v1 and
+    // v2c); the v3 agents' answers are not read.
+    let agents: BTreeSet<&str> = ["97.0.115.163", "130.70.149.185"].into();
+    let named: BTreeSet<&str> = devices(&report)
+        .iter()
+        .filter(|d| has_evidence(d, "snmp.sys_name", "R1.lab.local"))
+        .flat_map(|d| d["ips"].as_array().expect("ips").iter())
+        .map(|i| i.as_str().expect("address"))
+        .collect();
+    assert_eq!(named, agents);
+    for ip in &agents {
+        let d = device_at(&report, ip);
+        check_decided(d, "hostname", "R1", "snmp.sys_name", "R1.lab.local");
+        assert_eq!(d["decided"]["hostname"]["rule"], "snmp-sysname");
+        assert!(has_evidence(d, "snmp.sys_location", "GlobomanticsHQ"));
+        assert!(has_evidence(d, "snmp.sys_contact", "nick@globomantics.com"));
+    }
+    // Managers learn nothing about themselves from their own requests.
+    let manager = device_at(&report, "176.211.60.43");
+    assert!(manager["hostname"].is_null(), "{manager}");
+
+    // Every v1/v2c flow is an insecure-protocol finding naming the community's length only.
+    let snmp_findings: Vec<&Value> = report["findings"]
+        .as_array()
+        .expect("findings[]")
+        .iter()
+        .filter(|f| f["title"].as_str().is_some_and(|t| t.starts_with("SNMP ")))
+        .collect();
+    assert!(!snmp_findings.is_empty());
+    for f in &snmp_findings {
+        assert_eq!(f["kind"], "insecure-protocol", "{f}");
+        let detail = f["detail"].as_str().expect("detail");
+        assert!(detail.contains(" bytes in cleartext"), "{detail}");
+    }
+    // The communities (tshark `snmp.community`: public, public2c, adsl) appear nowhere in the report.
+    for community in ["public2c", "adsl", "\"public\"", " public "] {
+        assert!(!text.contains(community), "the report spells {community}");
+    }
+}
+
+#[test]
+fn snmp_v2c_gets_are_snmp_flows_and_a_finding_without_the_community() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let path = capture(
+        &corpus,
+        "suricata-verify/snmp-v2c-get/SNMPv2c_get_requests.pcap",
+    );
+    let yaml = std::fs::read_to_string(path.with_file_name("test.yaml")).expect("test.yaml");
+    let (report, text) = analyze(&path);
+    // test.yaml: 8 v2c messages, four gets and their answers, all between the same two hosts.
+    let flows = flows_with_app(&report, "snmp");
+    assert_eq!(flows.len(), 4);
+    let messages: u64 = flows
+        .iter()
+        .map(|f| f["packets"].as_u64().expect("packets"))
+        .sum();
+    assert_eq!(messages, 8);
+    let agent = flows[0]["server"]["ip"].as_str().expect("agent");
+    assert!(flows.iter().all(|f| f["server"]["ip"] == agent));
+    let findings: Vec<&Value> = report["findings"]
+        .as_array()
+        .expect("findings[]")
+        .iter()
+        .filter(|f| f["kind"] == "insecure-protocol")
+        .collect();
+    assert_eq!(findings.len(), 4, "one per flow");
+    let community = yaml_values(&yaml, "snmp.community")
+        .first()
+        .map(|(_, v)| v.clone())
+        .expect("test.yaml names the community");
+    for f in &findings {
+        assert_eq!(f["device"], agent, "{f}");
+        assert_eq!(
+            f["title"],
+            format!("SNMP v2c with a cleartext community on {agent}")
+        );
+        let detail = f["detail"].as_str().expect("detail");
+        assert!(
+            detail.contains(&format!("of {} bytes in cleartext", community.len())),
+            "{detail}"
+        );
+    }
+    assert!(
+        !text.contains(&community),
+        "the report spells the community"
+    );
+    // No system group was asked for: the agent keeps the category its MAC prefix gives.
+    let d = device_at(&report, agent);
+    assert!(
+        !d["evidence"]
+            .as_array()
+            .expect("evidence")
+            .iter()
+            .any(|e| e["source"] == "snmp"),
+        "{d}"
+    );
+}
+
+#[test]
+fn a_dhcpv6_reply_gives_the_client_its_address() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let (report, _) = analyze(&capture(
+        &corpus,
+        "sanders/dhcp6_outlease_acquisition.pcapng",
+    ));
+    assert_eq!(devices(&report).len(), 2, "client and server, nothing else");
+    let client = device_at(&report, "2001:db8:1:2::1002");
+    assert_eq!(client["mac"], "00:0c:29:5e:77:44");
+    assert!(
+        client["ips"]
+            .as_array()
+            .expect("ips")
+            .iter()
+            .any(|i| i == "fe80::20c:29ff:fe5e:7744")
+    );
+    // tshark `dhcpv6.requested_option_code` and `dhcpv6.duid.bytes` of the Solicit.
+    assert!(has_evidence(client, "dhcp6.params", "23,24,39,31"));
+    assert!(has_evidence(
+        client,
+        "dhcp6.duid",
+        "000100011def69bd000c295e7744"
+    ));
+    let server = device_at(&report, "fe80::20c:29ff:fe1f:a755");
+    check_decided(server, "category", "server", "service", "dhcp-server");
+}
+
+#[test]
+fn windows_dhcpv6_names_hosts_and_a_stale_duid_makes_no_device() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let (report, _) = analyze(&capture(
+        &corpus,
+        "suricata-verify/smb2-ntlmssp-negotiateflags/input.pcap",
+    ));
+    // tshark: fe80::78da:c04d:12da:8a08 (MAC 00:50:56:c0:00:01) solicits as "SCV" with vendor class
+    // "MSFT 5.0", and its DUID-LLT names b8:88:e3:ab:83:79, which sends nothing in the capture.
+    let scv = device_at(&report, "fe80::78da:c04d:12da:8a08");
+    assert_eq!(scv["mac"], "00:50:56:c0:00:01");
+    check_decided(scv, "hostname", "SCV", "dhcp6.fqdn", "SCV");
+    check_decided(
+        scv,
+        "category",
+        "workstation",
+        "dhcp6.vendor_class",
+        "MSFT 5.0",
+    );
+    assert!(has_evidence(scv, "dhcp6.params", "24,23,17,39"));
+    assert!(
+        devices(&report)
+            .iter()
+            .all(|d| d["mac"] != "b8:88:e3:ab:83:79"),
+        "a stale DUID is not a device"
+    );
+    // DHCPv4 and DHCPv6 agree on the other two hosts.
+    for (ip, name) in [
+        ("fe80::31cb:26de:c5bb:c367", "DESKTOP-2AEFM7G"),
+        ("fe80::65b5:3a97:92d1:9199", "DESKTOP-V1FA0UQ"),
+    ] {
+        let d = device_at(&report, ip);
+        assert_eq!(d["hostname"], name);
+        assert!(has_evidence(d, "dhcp6.fqdn", name), "{d}");
+    }
+}
