@@ -83,6 +83,10 @@ pub struct Match<'kb> {
     pub remediation: Vec<&'kb model::Remediation>,
     /// VEX justification of a `not_affected` status.
     pub justification: Option<String>,
+    /// What a maker's VEX document (CSAF `csaf_vex`) says of this device, applied after every
+    /// source has been matched: the maker's statement about its own product decides.
+    #[serde(skip)]
+    vex: Option<(Status, Option<String>)>,
 }
 
 /// Words that say nothing about which model a product is.
@@ -316,6 +320,10 @@ impl<'kb> Matcher<'kb> {
         }
         let mut out: Vec<Match> = found.into_values().collect();
         for m in &mut out {
+            if let Some((status, just)) = m.vex.take() {
+                m.status = status;
+                m.justification = just;
+            }
             m.cvss.sort_by(|a, b| b.version.cmp(&a.version));
             m.cvss.dedup_by(|a, b| a.vector == b.vector);
         }
@@ -625,6 +633,7 @@ impl<'kb> Matcher<'kb> {
                 cvss: Vec::new(),
                 remediation: Vec::new(),
                 justification: None,
+                vex: None,
             });
             merge(m, Status::Affected, confidence, text, None);
             m.cvss.extend(c.metrics.iter());
@@ -1017,7 +1026,15 @@ fn add<'kb>(
         cvss: Vec::new(),
         remediation: Vec::new(),
         justification: None,
+        vex: None,
     });
+    if a.category == "csaf_vex" && matches!(status, Status::NotAffected | Status::Fixed) {
+        if !m.why.contains(&why) {
+            m.why.push(format!("VEX {why}"));
+        }
+        m.vex = Some((status, justification));
+        return;
+    }
     if m.advisory.is_none() {
         m.advisory = Some(a.provenance.id.clone());
     }

@@ -413,3 +413,60 @@ fn nvd_and_configurations_need_the_listed_hardware() {
         "{why}"
     );
 }
+
+/// A maker's CSAF VEX document saying one firmware is not affected by one CVE of a CISA advisory:
+/// that device is `not_affected` (with the flag's justification), whatever order the documents come
+/// in; the other CVE and other firmware stay affected.
+#[test]
+fn a_csaf_vex_statement_decides_for_its_product() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let vex = br#"{
+      "document": {"category": "csaf_vex", "csaf_version": "2.0", "title": "MX40 VEX",
+        "publisher": {"name": "Philips", "category": "vendor", "namespace": "https://example.invalid"},
+        "tracking": {"id": "PHILIPS-VEX-1", "version": "1", "status": "final",
+          "initial_release_date": "2024-01-01T00:00:00Z", "current_release_date": "2024-01-01T00:00:00Z",
+          "revision_history": [{"number": "1", "date": "2024-01-01T00:00:00Z", "summary": "first"}]}},
+      "product_tree": {"branches": [{"category": "vendor", "name": "Philips", "branches": [
+        {"category": "product_name", "name": "IntelliVue MX40", "branches": [
+          {"category": "product_version", "name": "B.06.12",
+           "product": {"product_id": "MX40-B0612", "name": "Philips IntelliVue MX40 B.06.12"}}]}]}]},
+      "vulnerabilities": [{"cve": "CVE-2017-9657",
+        "product_status": {"known_not_affected": ["MX40-B0612"]},
+        "flags": [{"label": "vulnerable_code_not_in_execute_path", "product_ids": ["MX40-B0612"]}]}]
+    }"#;
+    for vex_first in [true, false] {
+        let mut records = Vec::new();
+        let vex_records = kb::records(kb::read(vex).unwrap(), None).unwrap();
+        if vex_first {
+            records.extend(vex_records.clone());
+        }
+        let doc = kb::read(&std::fs::read(corpus.join("csaf/icsma/icsma-17-255-01.json")).unwrap())
+            .unwrap();
+        records.extend(kb::records(doc, None).unwrap());
+        if !vex_first {
+            records.extend(vex_records);
+        }
+        let kb = KnowledgeBase::from_records(records);
+        let m = Matcher::new(&kb);
+        let status = |version: &str| -> BTreeMap<String, (Status, Option<String>)> {
+            m.device(&device("x", "Philips", "IntelliVue MX40", Some(version)))
+                .into_iter()
+                .map(|x| (x.cve, (x.status, x.justification)))
+                .collect()
+        };
+        let at = status("B.06.12");
+        assert_eq!(
+            at["CVE-2017-9657"],
+            (
+                Status::NotAffected,
+                Some("vulnerable_code_not_in_execute_path".into())
+            ),
+            "vex first: {vex_first}"
+        );
+        assert_eq!(at["CVE-2017-9658"].0, Status::Affected);
+        let other = status("B.06.10");
+        assert_eq!(other["CVE-2017-9657"].0, Status::Affected);
+    }
+}
