@@ -94,6 +94,37 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         analysis.collector,
         args.show_phi,
     );
+    // The database is written while the report is: two independent readers of the finished report,
+    // on two cores (persistence would otherwise add its whole time to the run).
+    let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    let saved = std::thread::scope(|scope| -> anyhow::Result<Option<String>> {
+        let report = &report;
+        let saver = args
+            .db
+            .as_deref()
+            .map(|db| scope.spawn(|| crate::persist::save(db, report, &sources)));
+        let written = write_report(args, report);
+        let saved = match saver {
+            Some(h) => Some(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("the database writer stopped unexpectedly"))??,
+            ),
+            None => None,
+        };
+        written?;
+        Ok(saved)
+    })?;
+    if let Some(line) = saved {
+        eprintln!("medsentry: {line}");
+    }
+    // The report of a big capture holds millions of small strings; freeing them one by one costs a tenth
+    // of the run, and the process is about to exit, which frees them all at once.
+    std::mem::forget(report);
+    Ok(status)
+}
+
+/// Writes the report in the format asked for, to `--output` or stdout.
+fn write_report(args: &AnalyzeArgs, report: &Report) -> anyhow::Result<()> {
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::io::BufWriter::with_capacity(
             OUTPUT_BUFFER,
@@ -110,25 +141,17 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             // Indented for a person at a terminal, compact for a program (a third of the size).
             let pretty = args.output.is_none() && std::io::stdout().is_terminal();
             if pretty {
-                serde_json::to_writer_pretty(&mut out, &report)
+                serde_json::to_writer_pretty(&mut out, report)
             } else {
-                serde_json::to_writer(&mut out, &report)
+                serde_json::to_writer(&mut out, report)
             }
             .context("writing the JSON report")?;
             writeln!(out)?;
         }
-        OutputFormat::Table => crate::table::write(&mut out, &report, args.top)?,
+        OutputFormat::Table => crate::table::write(&mut out, report, args.top)?,
     }
     out.flush().context("writing the report")?;
-    if let Some(db) = &args.db {
-        let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
-        let line = crate::persist::save(db, &report, &sources)?;
-        eprintln!("medsentry: {line}");
-    }
-    // The report of a big capture holds millions of small strings; freeing them one by one costs a tenth
-    // of the run, and the process is about to exit, which frees them all at once.
-    std::mem::forget(report);
-    Ok(status)
+    Ok(())
 }
 
 /// Analyses `files` with the built-in ports and returns the report (for `demo`).

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use capture::{Direction, FlowRecord, PipelineStats, TcpState, Timestamp};
 use detect::Finding;
@@ -103,13 +103,13 @@ pub struct Hl7Out {
     pub ts: Timestamp,
     pub direction: &'static str,
     #[serde(rename = "type")]
-    pub message_type: Rc<str>,
+    pub message_type: Arc<str>,
     pub control_id: String,
-    pub version: Rc<str>,
-    pub sending_application: Rc<str>,
-    pub sending_facility: Rc<str>,
-    pub receiving_application: Rc<str>,
-    pub receiving_facility: Rc<str>,
+    pub version: Arc<str>,
+    pub sending_application: Arc<str>,
+    pub sending_facility: Arc<str>,
+    pub receiving_application: Arc<str>,
+    pub receiving_facility: Arc<str>,
     pub segments: usize,
     pub phi_fields: Vec<&'static str>,
     pub ack_code: Option<String>,
@@ -569,20 +569,20 @@ pub fn flow_out(f: &FlowRecord, session: &FlowSession) -> FlowOut {
 /// versions), kept once each.
 #[derive(Default)]
 pub struct Interner {
-    strings: std::collections::HashSet<Rc<str>>,
+    strings: std::collections::HashSet<Arc<str>>,
 }
 
 impl Interner {
     /// At most this many distinct strings are shared; past it each row keeps its own copy.
     const MAX: usize = 100_000;
 
-    pub fn get(&mut self, s: String) -> Rc<str> {
+    pub fn get(&mut self, s: String) -> Arc<str> {
         if let Some(rc) = self.strings.get(s.as_str()) {
-            return Rc::clone(rc);
+            return Arc::clone(rc);
         }
-        let rc: Rc<str> = Rc::from(s);
+        let rc: Arc<str> = Arc::from(s);
         if self.strings.len() < Self::MAX {
-            self.strings.insert(Rc::clone(&rc));
+            self.strings.insert(Arc::clone(&rc));
         }
         rc
     }
