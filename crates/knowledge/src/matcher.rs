@@ -219,6 +219,9 @@ pub struct Matcher<'kb> {
     nvd: HashMap<String, Vec<NvdEntry>>,
     /// Parsed NVD criteria, by criteria string.
     cpes: HashMap<String, Option<Wfn>>,
+    /// PURL without version, qualifiers or subpath -> (advisory, product) of CSAF products that
+    /// name one in their identification helper.
+    purls: HashMap<String, Vec<(usize, usize)>>,
 }
 
 impl<'kb> Matcher<'kb> {
@@ -275,7 +278,16 @@ impl<'kb> Matcher<'kb> {
                     .push(NvdEntry { cve: c.id.clone() });
             }
         }
+        let mut purls: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        for (ai, a) in kb.advisories.iter().enumerate() {
+            for (pi, p) in a.products.iter().enumerate() {
+                if let Some(base) = p.helper.purl.as_deref().and_then(purl_base) {
+                    purls.entry(base).or_default().push((ai, pi));
+                }
+            }
+        }
         Matcher {
+            purls,
             kb,
             vendors,
             csaf,
@@ -782,6 +794,9 @@ impl<'kb> Matcher<'kb> {
         found: &mut BTreeMap<String, Match<'kb>>,
     ) {
         for comp in &sbom.components {
+            if let Some(base) = comp.purl.as_deref().and_then(purl_base) {
+                self.match_purl(target, comp, &base, found);
+            }
             let Some(cpe) = comp.cpe.as_deref() else {
                 continue;
             };
@@ -850,6 +865,91 @@ impl<'kb> Matcher<'kb> {
             }
         }
     }
+}
+
+impl<'kb> Matcher<'kb> {
+    /// An SBOM component whose PURL a CSAF product's identification helper names: the product's
+    /// version (its PURL's `@version`, else its version branch) decides, as for a device.
+    fn match_purl(
+        &self,
+        target: &SbomTarget,
+        comp: &crate::model::Component,
+        base: &str,
+        found: &mut BTreeMap<String, Match<'kb>>,
+    ) {
+        for &(ai, pi) in self.purls.get(base).into_iter().flatten() {
+            let a = &self.kb.advisories[ai];
+            let p = &a.products[pi];
+            let rule = match p.helper.purl.as_deref().and_then(purl_version) {
+                Some(v) => Rule::version(v),
+                None => product_names(a, p, &[]).1,
+            };
+            let verdict = rule.covers(comp.version.as_deref());
+            for v in &a.vulnerabilities {
+                let st = &v.status;
+                let listed = |lists: &[&Vec<String>]| lists.iter().any(|l| l.contains(&p.id));
+                let status = if listed(&[&st.known_not_affected]) {
+                    Status::NotAffected
+                } else if listed(&[&st.fixed, &st.first_fixed]) {
+                    Status::Fixed
+                } else if listed(&[
+                    &st.known_affected,
+                    &st.first_affected,
+                    &st.last_affected,
+                    &st.under_investigation,
+                ]) {
+                    Status::Affected
+                } else {
+                    continue;
+                };
+                let (status, confidence) = match (status, verdict) {
+                    (s, Verdict::Inside) => (s, Confidence::Exact),
+                    (Status::Affected, Verdict::Unknown) => (Status::Affected, Confidence::Model),
+                    _ => continue,
+                };
+                let why = format!(
+                    "{}: SBOM of {} component {} {} has the PURL of product {} \"{}\": {}",
+                    a.provenance.id,
+                    target.key(),
+                    comp.name,
+                    comp.version.as_deref().unwrap_or(""),
+                    p.id,
+                    p.name,
+                    rule
+                );
+                let just = flag_for(a, v, &p.id);
+                add(
+                    found,
+                    a,
+                    v,
+                    vuln_id(a, v.cve.as_deref(), v.title.as_deref()),
+                    status,
+                    confidence,
+                    why,
+                    just,
+                );
+            }
+        }
+    }
+}
+
+/// `pkg:type/namespace/name@version?qualifiers#subpath` -> `pkg:type/namespace/name`, lowercased
+/// (the PURL spec makes type and, for most types, namespace and name case-insensitive).
+fn purl_base(purl: &str) -> Option<String> {
+    let p = purl.trim();
+    if !p.starts_with("pkg:") {
+        return None;
+    }
+    let end = p.find(['@', '?', '#']).unwrap_or(p.len());
+    Some(p[..end].to_ascii_lowercase())
+}
+
+/// The `@version` of a PURL, percent-decoding not needed for the characters versions use.
+fn purl_version(purl: &str) -> Option<&str> {
+    let at = purl.find('@')?;
+    let rest = &purl[at + 1..];
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|v| !v.is_empty())
 }
 
 /// What a CPE criterion is compared with.

@@ -470,3 +470,58 @@ fn a_csaf_vex_statement_decides_for_its_product() {
         assert_eq!(other["CVE-2017-9657"].0, Status::Affected);
     }
 }
+
+/// An SBOM component matches a CSAF product by PURL (the product's identification helper): the
+/// version in the product's PURL decides affected or fixed.
+#[test]
+fn sbom_components_match_csaf_products_by_purl() {
+    let advisory = br#"{
+      "document": {"category": "csaf_security_advisory", "csaf_version": "2.0", "title": "Imaging core",
+        "publisher": {"name": "Acme", "category": "vendor", "namespace": "https://example.invalid"},
+        "tracking": {"id": "ACME-2025-1", "version": "1", "status": "final",
+          "initial_release_date": "2025-01-01T00:00:00Z", "current_release_date": "2025-01-01T00:00:00Z",
+          "revision_history": [{"number": "1", "date": "2025-01-01T00:00:00Z", "summary": "first"}]}},
+      "product_tree": {"branches": [{"category": "vendor", "name": "Acme", "branches": [
+        {"category": "product_name", "name": "imaging-core", "branches": [
+          {"category": "product_version", "name": "1.2.0", "product": {"product_id": "IC-120",
+            "name": "Acme imaging-core 1.2.0",
+            "product_identification_helper": {"purl": "pkg:generic/acme/imaging-core@1.2.0"}}},
+          {"category": "product_version", "name": "1.3.0", "product": {"product_id": "IC-130",
+            "name": "Acme imaging-core 1.3.0",
+            "product_identification_helper": {"purl": "pkg:generic/acme/imaging-core@1.3.0"}}}]}]}]},
+      "vulnerabilities": [{"cve": "CVE-2099-0001",
+        "product_status": {"known_affected": ["IC-120"], "fixed": ["IC-130"]}}]
+    }"#;
+    let sbom = |v: &str| {
+        format!(
+            r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{{"bom-ref":"c","type":"library","name":"imaging-core","version":"{v}","purl":"pkg:generic/acme/Imaging-Core@{v}?arch=x86"}}]}}"#
+        )
+    };
+    let mut records = kb::records(kb::read(advisory).unwrap(), None).unwrap();
+    for (model_version, component) in [("5.0", "1.2.0"), ("6.0", "1.3.0")] {
+        let target = kb::SbomTarget::parse(&format!("Contoso/Scanner/{model_version}")).unwrap();
+        let doc = kb::read(sbom(component).as_bytes()).unwrap();
+        records.extend(kb::records(doc, Some(&target)).unwrap());
+    }
+    let kb = KnowledgeBase::from_records(records);
+    let m = Matcher::new(&kb);
+    let status = |version: &str| {
+        m.device(&device("s", "Contoso Ltd", "Scanner", Some(version)))
+            .into_iter()
+            .map(|x| (x.cve, x.status, x.why.join(" ")))
+            .collect::<Vec<_>>()
+    };
+    let five = status("5.0");
+    assert_eq!(five.len(), 1);
+    assert_eq!(
+        (five[0].0.as_str(), five[0].1),
+        ("CVE-2099-0001", Status::Affected)
+    );
+    assert!(five[0].2.contains("PURL of product IC-120"), "{five:?}");
+    let six = status("6.0");
+    assert_eq!(
+        (six[0].0.as_str(), six[0].1),
+        ("CVE-2099-0001", Status::Fixed)
+    );
+    assert!(status("7.0").is_empty(), "no SBOM for that version");
+}
