@@ -86,7 +86,17 @@ pub struct TelnetLogin {
     /// The attempt waiting for the server's verdict.
     pending: Option<Credential>,
     pub credentials: Vec<Credential>,
+    /// What the server printed before its first prompt (as sent, option negotiation removed), until
+    /// the banner is taken or the client first answers.
+    banner_text: Vec<u8>,
+    banner_done: bool,
+    /// The server's greeting and first prompt, one line (`Ubuntu 22.04.3 LTS / gw01 login:`): it
+    /// names the OS or firmware and often the host.
+    pub banner: Option<String>,
 }
+
+/// Longest telnet greeting kept (bytes of server output before the first prompt).
+const MAX_BANNER: usize = 512;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 enum Awaiting {
@@ -161,6 +171,10 @@ impl TelnetLogin {
     }
 
     fn server_output(&mut self, _ts: Timestamp, text: &[u8]) {
+        if !self.banner_done {
+            let room = MAX_BANNER.saturating_sub(self.banner_text.len());
+            self.banner_text.extend(&text[..text.len().min(room)]);
+        }
         self.server_tail
             .extend(text.iter().map(u8::to_ascii_lowercase));
         if self.server_tail.len() > MAX_LINE {
@@ -197,12 +211,43 @@ impl TelnetLogin {
             ],
         ) {
             self.awaiting = Awaiting::User;
+            self.take_banner();
         } else if ends_with_any(trimmed, &[b"password:", b"passcode:"]) {
             self.awaiting = Awaiting::Password;
+            self.take_banner();
         }
     }
 
+    /// The greeting up to the first prompt, as one line of printable text (at most 160 characters).
+    fn take_banner(&mut self) {
+        if self.banner_done {
+            return;
+        }
+        self.banner_done = true;
+        let text = String::from_utf8_lossy(&self.banner_text);
+        let lines: Vec<&str> = text
+            .split(['\r', '\n'])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let line: String = lines
+            .join(" / ")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(160)
+            .collect();
+        if !line.is_empty() {
+            self.banner = Some(line);
+        }
+        self.banner_text = Vec::new();
+    }
+
     fn client_line(&mut self, ts: Timestamp, line: &[u8]) {
+        // The client answered before any prompt we know: whatever came first is no banner.
+        if !self.banner_done {
+            self.banner_done = true;
+            self.banner_text = Vec::new();
+        }
         match self.awaiting {
             Awaiting::User => self.user = Some(username(line)),
             Awaiting::Password => {
@@ -623,6 +668,23 @@ mod tests {
             ]
         );
         assert!(!format!("{t:?}").contains("svc-4711"));
+        // The greeting up to the first prompt, option negotiation removed.
+        assert_eq!(t.banner.as_deref(), Some("MedDevice Console / login:"));
+    }
+
+    #[test]
+    fn a_telnet_banner_is_bounded_and_needs_a_prompt() {
+        let mut t = TelnetLogin::default();
+        t.data(DOWN, T, &[b'A'; 4000]);
+        t.data(DOWN, T, b"\x1b[2J\r\nlogin: ");
+        let b = t.banner.clone().unwrap();
+        assert_eq!(b.chars().count(), 160, "{b}");
+        // No prompt before the client speaks: no banner.
+        let mut t = TelnetLogin::default();
+        t.data(DOWN, T, b"some text\r\n");
+        t.data(UP, T, b"hello\r\n");
+        t.data(DOWN, T, b"login: ");
+        assert_eq!(t.banner, None);
     }
 
     #[test]

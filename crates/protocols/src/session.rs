@@ -743,7 +743,14 @@ impl FlowSession {
                     }
                 }
             }
-            Parser::Telnet(t) => self.results.credentials.append(&mut t.credentials),
+            Parser::Telnet(t) => {
+                self.results.credentials.append(&mut t.credentials);
+                if let Some(b) = t.banner.take() {
+                    let ts = self.first_ts;
+                    self.results
+                        .fact(ts, About::Sender(Direction::ToClient), "banner.telnet", &b);
+                }
+            }
             Parser::Ftp(f) => {
                 self.encrypted |= f.tls_upgraded;
                 self.results.credentials.append(&mut f.credentials);
