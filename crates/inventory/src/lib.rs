@@ -220,27 +220,27 @@ impl Inventory {
         }
         let facts = self.facts.entry(subject).or_default();
         facts.touch(ts_ns);
-        if !facts.fields.contains_key(field) {
-            if facts.fields.len() >= MAX_FIELDS {
-                return;
-            }
-            facts.fields.insert(field.to_string(), Vec::new());
-        }
-        let Some(seen) = facts.fields.get_mut(field) else {
-            return;
-        };
         let value = truncate(value, MAX_VALUE_LEN);
-        if let Some(s) = seen.iter_mut().find(|s| s.value == value) {
-            s.count += 1;
-            s.first_ns = s.first_ns.min(ts_ns);
-            s.last_ns = s.last_ns.max(ts_ns);
-        } else if seen.len() < MAX_VALUES_PER_FIELD {
-            seen.push(Seen {
-                value: value.to_string(),
-                first_ns: ts_ns,
-                last_ns: ts_ns,
-                count: 1,
-            });
+        let new = || Seen {
+            value: value.to_string(),
+            first_ns: ts_ns,
+            last_ns: ts_ns,
+            count: 1,
+        };
+        // One look-up for a field already known (nearly every observation); a new field is inserted
+        // with its first value.
+        if let Some(seen) = facts.fields.get_mut(field) {
+            if let Some(s) = seen.iter_mut().find(|s| s.value == value) {
+                s.count += 1;
+                s.first_ns = s.first_ns.min(ts_ns);
+                s.last_ns = s.last_ns.max(ts_ns);
+            } else if seen.len() < MAX_VALUES_PER_FIELD {
+                seen.push(new());
+            }
+            return;
+        }
+        if facts.fields.len() < MAX_FIELDS {
+            facts.fields.insert(field.to_string(), vec![new()]);
         }
     }
 

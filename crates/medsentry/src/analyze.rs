@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
 
 use anyhow::Context;
 use capture::{
@@ -142,16 +143,118 @@ fn write_report(args: &AnalyzeArgs, report: &Report) -> anyhow::Result<()> {
             let pretty = args.output.is_none() && std::io::stdout().is_terminal();
             if pretty {
                 serde_json::to_writer_pretty(&mut out, report)
+                    .context("writing the JSON report")?;
             } else {
-                serde_json::to_writer(&mut out, report)
+                write_compact(&mut out, report).context("writing the JSON report")?;
             }
-            .context("writing the JSON report")?;
             writeln!(out)?;
         }
         OutputFormat::Table => crate::table::write(&mut out, report, args.top)?,
     }
     out.flush().context("writing the report")?;
     Ok(())
+}
+
+/// Rows serialised per piece when a large array is written on two cores.
+const JSON_CHUNK_ROWS: usize = 1024;
+/// Pieces in flight from the helper thread: bounds the memory the second core may use.
+const JSON_CHUNKS_IN_FLIGHT: usize = 2;
+
+/// The report as `serde_json::to_writer` writes it (the same bytes: keys in declaration order, no
+/// spaces), with its large arrays serialised on two cores.
+fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
+    let Report {
+        schema,
+        generator,
+        inputs,
+        summary,
+        flows,
+        devices,
+        hl7_messages,
+        dicom_associations,
+        findings,
+        phi_values_shown,
+        inventory: _,
+    } = r;
+    out.write_all(b"{\"schema\":")?;
+    serde_json::to_writer(&mut *out, schema)?;
+    out.write_all(b",\"generator\":")?;
+    serde_json::to_writer(&mut *out, generator)?;
+    out.write_all(b",\"inputs\":")?;
+    serde_json::to_writer(&mut *out, inputs)?;
+    out.write_all(b",\"summary\":")?;
+    serde_json::to_writer(&mut *out, summary)?;
+    out.write_all(b",\"flows\":")?;
+    write_array(out, flows)?;
+    out.write_all(b",\"devices\":")?;
+    write_array(out, devices)?;
+    out.write_all(b",\"hl7_messages\":")?;
+    write_array(out, hl7_messages)?;
+    out.write_all(b",\"dicom_associations\":")?;
+    write_array(out, dicom_associations)?;
+    out.write_all(b",\"findings\":")?;
+    write_array(out, findings)?;
+    out.write_all(b",\"phi_values_shown\":")?;
+    serde_json::to_writer(&mut *out, phi_values_shown)?;
+    out.write_all(b"}")?;
+    Ok(())
+}
+
+/// A JSON array of `rows`, byte for byte as serde_json writes it: pieces of [`JSON_CHUNK_ROWS`] rows,
+/// the odd ones serialised by a helper thread while this one serialises the even ones, written in order.
+fn write_array<T: serde::Serialize + Sync>(out: &mut dyn Write, rows: &[T]) -> anyhow::Result<()> {
+    if rows.len() <= 2 * JSON_CHUNK_ROWS {
+        serde_json::to_writer(&mut *out, rows)?;
+        return Ok(());
+    }
+    // Every piece but the first starts with the comma that separates it from the one before.
+    fn piece<T: serde::Serialize>(
+        buf: &mut Vec<u8>,
+        k: usize,
+        rows: &[T],
+    ) -> serde_json::Result<()> {
+        for (i, row) in rows.iter().enumerate() {
+            if k > 0 || i > 0 {
+                buf.push(b',');
+            }
+            serde_json::to_writer(&mut *buf, row)?;
+        }
+        Ok(())
+    }
+    let chunks: Vec<&[T]> = rows.chunks(JSON_CHUNK_ROWS).collect();
+    let chunks = &chunks;
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let (tx, pieces) = sync_channel::<serde_json::Result<Vec<u8>>>(JSON_CHUNKS_IN_FLIGHT);
+        let (give_back, returned) = sync_channel::<Vec<u8>>(JSON_CHUNKS_IN_FLIGHT + 2);
+        scope.spawn(move || {
+            for k in (1..chunks.len()).step_by(2) {
+                let mut buf = returned.try_recv().unwrap_or_default();
+                buf.clear();
+                let res = piece(&mut buf, k, chunks[k]).map(|()| buf);
+                // A closed channel means the writer stopped early: nothing more to do.
+                if tx.send(res).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut own = Vec::new();
+        out.write_all(b"[")?;
+        for (k, chunk) in chunks.iter().enumerate() {
+            if k % 2 == 0 {
+                own.clear();
+                piece(&mut own, k, chunk)?;
+                out.write_all(&own)?;
+            } else {
+                let buf = pieces.recv().map_err(|_| {
+                    anyhow::anyhow!("the JSON helper thread stopped unexpectedly")
+                })??;
+                out.write_all(&buf)?;
+                let _ = give_back.try_send(buf);
+            }
+        }
+        out.write_all(b"]")?;
+        Ok(())
+    })
 }
 
 /// Analyses `files` with the built-in ports and returns the report (for `demo`).

@@ -569,7 +569,8 @@ pub fn flow_out(f: &FlowRecord, session: &FlowSession) -> FlowOut {
 /// versions), kept once each.
 #[derive(Default)]
 pub struct Interner {
-    strings: std::collections::HashSet<Arc<str>>,
+    /// Hashed with foldhash (seeded per process): several lookups per HL7 message, and at most `MAX` keys.
+    strings: std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>,
 }
 
 impl Interner {
