@@ -248,6 +248,14 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
     )?;
     writeln!(
         out,
+        "  medsentry analyze YOUR.pcap --db             keep the inventory (medsentry.db); then `inventory list`"
+    )?;
+    writeln!(
+        out,
+        "  medsentry kb import ADVISORIES/ && medsentry vulns   CISA advisories, NVD, KEV, EPSS against it, ranked"
+    )?;
+    writeln!(
+        out,
         "  medsentry demo --keep DIR                    keep this demo's capture, truth and JSON report"
     )?;
     out.flush()?;
