@@ -220,7 +220,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
                 .iter()
                 .map(|a| cmms_row(a, device_of.get(a.asset_tag.as_str()).copied()))
                 .collect();
-            db.save_cmms(&assets, crate::kb_cmd::now_ns())?;
+            db.save_cmms(&assets, crate::persist::now_ns())?;
             writeln!(
                 out,
                 "{} assets imported, {} rows skipped",

@@ -118,7 +118,7 @@ pub fn import(
     for p in paths {
         collect(p, &mut files).with_context(|| format!("cannot read {}", p.display()))?;
     }
-    let now = now_ns();
+    let now = crate::persist::now_ns();
     let mut r = Imported::default();
     let mut batch: Vec<KbDocument> = Vec::new();
     for f in &files {
@@ -204,10 +204,4 @@ pub fn load(db: &mut Store) -> anyhow::Result<(KnowledgeBase, u64)> {
     }
     kb.reindex();
     Ok((kb, bad))
-}
-
-pub fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }

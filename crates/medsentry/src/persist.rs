@@ -10,7 +10,8 @@ use crate::report::Report;
 /// Devices saved per transaction: a kill loses at most the batch being written, never half a device.
 const BATCH: usize = 1000;
 
-fn now_ns() -> i64 {
+/// Wall-clock time for run bookkeeping (never packet time).
+pub fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64)

@@ -331,6 +331,21 @@ struct Metric {
     mandatory: bool,
 }
 
+/// A metric table entry (v3 and v4 tables are built with it).
+const fn metric(
+    abbr: &'static str,
+    name: &'static str,
+    values: &'static [&'static str],
+    mandatory: bool,
+) -> Metric {
+    Metric {
+        abbr,
+        name,
+        values,
+        mandatory,
+    }
+}
+
 /// Reads the metrics after the prefix into positions of `table`: each slot holds the index of the
 /// value in the metric's `values`, or `None` where the vector does not give the metric.
 fn parse_metrics<const N: usize>(

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use super::{CvssError, Metric, Scores, Severity, Version};
+use super::{CvssError, Metric, Scores, Severity, Version, metric};
 
 /// A CVSS v3.0 or v3.1 vector.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -281,20 +281,6 @@ const MS: usize = 18;
 const MC: usize = 19;
 const MI: usize = 20;
 const MA: usize = 21;
-
-const fn metric(
-    abbr: &'static str,
-    name: &'static str,
-    values: &'static [&'static str],
-    mandatory: bool,
-) -> Metric {
-    Metric {
-        abbr,
-        name,
-        values,
-        mandatory,
-    }
-}
 
 /// The v3 metrics in the order of the vector string table of v3.1 section 6 (the same in v3.0).
 static METRICS: [Metric; 22] = [

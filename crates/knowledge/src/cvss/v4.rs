@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use super::{CvssError, Metric, Safety, Scores, Severity, Version};
+use super::{CvssError, Metric, Safety, Scores, Severity, Version, metric};
 
 /// A CVSS v4.0 vector, supplemental metrics included.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -492,20 +492,6 @@ const MAV: usize = 15;
 const MSI: usize = 24;
 const MSA: usize = 25;
 const S: usize = 26;
-
-const fn metric(
-    abbr: &'static str,
-    name: &'static str,
-    values: &'static [&'static str],
-    mandatory: bool,
-) -> Metric {
-    Metric {
-        abbr,
-        name,
-        values,
-        mandatory,
-    }
-}
 
 /// The v4.0 metrics in the order of the vector string table of section 7: base, threat, environmental (requirements,
 /// then modified base metrics), supplemental.
