@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use protocols::hl7::{Frame, MllpDeframer, parse, summarize};
+use protocols::hl7::{Frame, MllpDeframer, observations, parse, summarize};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, stream)) = data.split_first() else {
@@ -30,6 +30,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(msg) = parse(data) {
         let s = summarize(&msg);
         let _ = msg.get("PID-3(1).1.2");
-        assert!(s.observations.iter().all(|o| o.value.len() <= 256));
+        let mut n = 0;
+        for o in observations(&msg) {
+            assert!(o.value().len() <= 256 && o.code().len() <= 256);
+            n += 1;
+        }
+        assert_eq!(n, s.observations);
     }
 });

@@ -96,7 +96,7 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
         .hl7
         .phi_fields
         .iter()
-        .map(|(f, n)| ((*f).to_string(), *n))
+        .map(|(f, n)| (f.to_string(), n))
         .collect();
     let mut patients: Vec<String> = if show_phi {
         r.hl7.patient_ids.clone()

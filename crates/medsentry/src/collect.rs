@@ -10,6 +10,7 @@ use detect::FlowView;
 use inventory::{Inventory, Subject};
 use protocols::detect::App;
 use protocols::detect::PortMap;
+use protocols::hl7;
 use protocols::session::{About, EventSink, FlowSession, Hl7Record, IdentityFact, SharedSink};
 
 use crate::report::{self, DicomOut, FindingOut, FlowOut, Hl7Out};
@@ -82,7 +83,7 @@ impl EventSink for EventRows {
         self.inventory.duid_lease(ts.0, mac, ip);
     }
 
-    fn hl7(&mut self, flow: u64, record: Hl7Record) {
+    fn hl7(&mut self, flow: u64, record: Hl7Record, message: &hl7::Message<'_>) {
         let m = &record.summary;
         let id = self.hl7_identity.entry(flow).or_default();
         id.add(
@@ -104,10 +105,7 @@ impl EventSink for EventRows {
         } else if m.message_type.starts_with("ADT") {
             "adt-sender"
         } else if m.message_type.starts_with("ORU") {
-            if m.observations
-                .iter()
-                .any(|o| VITAL_SIGN_CODES.contains(&o.code()))
-            {
+            if hl7::observations(message).any(|o| VITAL_SIGN_CODES.contains(&&*o.code())) {
                 "vitals-sender"
             } else {
                 "lab-sender"
@@ -144,6 +142,7 @@ pub struct Collector {
     pub events: Rc<RefCell<EventRows>>,
     pub flows: Vec<FlowOut>,
     pub dicom: Vec<DicomOut>,
+    uid_lists: report::UidLists,
     pub findings: Vec<FindingOut>,
     pub dicom_commands: BTreeMap<String, u64>,
     pub dicom_associations: BTreeMap<&'static str, u64>,
@@ -175,6 +174,7 @@ impl Collector {
             })),
             flows: Vec::new(),
             dicom: Vec::new(),
+            uid_lists: report::UidLists::default(),
             findings: Vec::new(),
             dicom_commands: BTreeMap::new(),
             dicom_associations: ["requested", "accepted", "rejected", "released", "aborted"]
@@ -226,8 +226,12 @@ impl FlowHandler for Collector {
             for (name, n) in &a.command_counts {
                 *self.dicom_commands.entry(name.clone()).or_default() += n;
             }
-            self.dicom
-                .push(report::dicom_out(record.id, a, self.show_phi));
+            self.dicom.push(report::dicom_out(
+                record.id,
+                a,
+                self.show_phi,
+                &mut self.uid_lists,
+            ));
         }
         let view = FlowView {
             record: &record,
@@ -315,7 +319,7 @@ impl Collector {
             let worklist = a
                 .proposed_contexts
                 .iter()
-                .any(|c| c.abstract_syntax == MODALITY_WORKLIST_FIND);
+                .any(|c| &*c.abstract_syntax == MODALITY_WORKLIST_FIND);
             if worklist && a.command_counts.contains_key("C-FIND-RQ") {
                 inv.observe(at, Subject::Ip(client), "dicom.role", "worklist-scu");
                 inv.observe(at, Subject::Ip(server), "dicom.role", "worklist-scp");

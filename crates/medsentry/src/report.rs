@@ -8,6 +8,7 @@ use std::sync::Arc;
 use capture::{Direction, FlowRecord, PipelineStats, TcpState, Timestamp};
 use detect::Finding;
 use protocols::dicom::{Association, AssociationStatus};
+use protocols::hl7::PhiFields;
 use protocols::session::{FlowSession, Hl7Record};
 
 use crate::collect::Collector;
@@ -104,19 +105,26 @@ pub struct Hl7Out {
     pub direction: &'static str,
     #[serde(rename = "type")]
     pub message_type: Arc<str>,
-    pub control_id: String,
+    pub control_id: Box<str>,
     pub version: Arc<str>,
     pub sending_application: Arc<str>,
     pub sending_facility: Arc<str>,
     pub receiving_application: Arc<str>,
     pub receiving_facility: Arc<str>,
-    pub segments: usize,
-    pub phi_fields: Vec<&'static str>,
-    pub ack_code: Option<String>,
-    pub acked_control_id: Option<String>,
-    pub observations: usize,
+    pub segments: u32,
+    #[serde(serialize_with = "phi_names")]
+    pub phi_fields: PhiFields,
+    pub ack_code: Option<Arc<str>>,
+    pub acked_control_id: Option<Box<str>>,
+    pub observations: u32,
+    // Boxed: a row is kept per message (hundreds of thousands), the values only with `--show-phi`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub patient: Option<PatientOut>,
+    pub patient: Option<Box<PatientOut>>,
+}
+
+/// A message's PHI fields as the list of their names.
+fn phi_names<S: serde::Serializer>(f: &PhiFields, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(f.iter())
 }
 
 /// Patient values, present only with `--show-phi`.
@@ -132,18 +140,20 @@ pub struct DicomOut {
     pub flow: u64,
     #[serde(serialize_with = "rfc3339")]
     pub ts: Timestamp,
-    pub calling_ae: String,
-    pub called_ae: String,
+    pub calling_ae: Arc<str>,
+    pub called_ae: Arc<str>,
     pub status: &'static str,
     pub accepted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reject: Option<RejectOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub abort: Option<AbortOut>,
-    pub abstract_syntaxes: Vec<String>,
-    pub accepted_transfer_syntaxes: Vec<String>,
-    pub implementation_class_uid: Option<String>,
-    pub implementation_version: Option<String>,
+    /// Shared between associations that proposed the same list (a modality proposes the same 128 each
+    /// time): see [`UidLists`].
+    pub abstract_syntaxes: Arc<[Arc<str>]>,
+    pub accepted_transfer_syntaxes: Arc<[Arc<str>]>,
+    pub implementation_class_uid: Option<Arc<str>>,
+    pub implementation_version: Option<Arc<str>>,
     pub max_pdu_length: Option<u32>,
     pub commands: BTreeMap<String, u64>,
     pub user_identity: Option<String>,
@@ -597,26 +607,53 @@ pub fn hl7_out(flow: u64, m: Hl7Record, show_phi: bool, interner: &mut Interner)
         ts: m.ts,
         direction: m.dir.as_str(),
         message_type: interner.get(h.message_type),
-        control_id: h.control_id,
+        control_id: h.control_id.into_boxed_str(),
         version: interner.get(h.version),
         sending_application: interner.get(h.sending_application),
         sending_facility: interner.get(h.sending_facility),
         receiving_application: interner.get(h.receiving_application),
         receiving_facility: interner.get(h.receiving_facility),
-        segments: h.segments,
+        segments: saturating_u32(h.segments),
         phi_fields: h.phi_fields,
-        ack_code: h.ack_code,
-        acked_control_id: h.acked_control_id,
-        observations: h.observations.len(),
-        patient: show_phi.then_some(PatientOut {
-            id: h.patient.id,
-            name: h.patient.name,
-            birth_date: h.patient.birth_date,
+        ack_code: h.ack_code.map(|a| interner.get(a)),
+        acked_control_id: h.acked_control_id.map(String::into_boxed_str),
+        observations: saturating_u32(h.observations),
+        patient: show_phi.then(|| {
+            Box::new(PatientOut {
+                id: h.patient.id,
+                name: h.patient.name,
+                birth_date: h.patient.birth_date,
+            })
         }),
     }
 }
 
-pub fn dicom_out(flow: u64, a: &Association, show_phi: bool) -> DicomOut {
+fn saturating_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Lists of UIDs that repeat across associations, kept once each (at most [`UidLists::MAX`] lists).
+#[derive(Default)]
+pub struct UidLists {
+    lists: std::collections::HashSet<Arc<[Arc<str>]>, foldhash::fast::RandomState>,
+}
+
+impl UidLists {
+    const MAX: usize = 10_000;
+
+    pub fn get(&mut self, uids: Vec<Arc<str>>) -> Arc<[Arc<str>]> {
+        if let Some(l) = self.lists.get(uids.as_slice()) {
+            return Arc::clone(l);
+        }
+        let l: Arc<[Arc<str>]> = Arc::from(uids);
+        if self.lists.len() < Self::MAX {
+            self.lists.insert(Arc::clone(&l));
+        }
+        l
+    }
+}
+
+pub fn dicom_out(flow: u64, a: &Association, show_phi: bool, lists: &mut UidLists) -> DicomOut {
     let (reject, abort) = match a.status {
         AssociationStatus::Rejected {
             result,
@@ -633,28 +670,29 @@ pub fn dicom_out(flow: u64, a: &Association, show_phi: bool) -> DicomOut {
         AssociationStatus::Aborted { source, reason } => (None, Some(AbortOut { source, reason })),
         _ => (None, None),
     };
-    let mut transfer: Vec<String> = a
+    let mut transfer: Vec<Arc<str>> = a
         .accepted_contexts
         .iter()
-        .map(|c| c.transfer_syntax.clone())
+        .map(|c| Arc::clone(&c.transfer_syntax))
         .collect();
-    transfer.sort();
+    transfer.sort_unstable();
     transfer.dedup();
     DicomOut {
         flow,
         ts: a.requested_at,
-        calling_ae: a.calling_ae.clone(),
-        called_ae: a.called_ae.clone(),
+        calling_ae: Arc::clone(&a.calling_ae),
+        called_ae: Arc::clone(&a.called_ae),
         status: a.status.as_str(),
         accepted: a.accepted,
         reject,
         abort,
-        abstract_syntaxes: a
-            .proposed_contexts
-            .iter()
-            .map(|p| p.abstract_syntax.clone())
-            .collect(),
-        accepted_transfer_syntaxes: transfer,
+        abstract_syntaxes: lists.get(
+            a.proposed_contexts
+                .iter()
+                .map(|p| Arc::clone(&p.abstract_syntax))
+                .collect(),
+        ),
+        accepted_transfer_syntaxes: lists.get(transfer),
         implementation_class_uid: a.implementation_class_uid.clone(),
         implementation_version: a.implementation_version.clone(),
         max_pdu_length: a.max_pdu_length,

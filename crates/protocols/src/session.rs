@@ -46,7 +46,9 @@ impl AppSource {
 /// Receives HL7 messages as they are parsed, so that a long-lived interface connection never holds
 /// its messages in memory: the flow keeps only the aggregates in [`FlowResults`].
 pub trait EventSink {
-    fn hl7(&mut self, flow: u64, record: Hl7Record);
+    /// One HL7 message: its summary, and the parsed message itself for a sink that needs more of it
+    /// (the OBX observations, through [`hl7::observations`]) than the summary holds.
+    fn hl7(&mut self, flow: u64, record: Hl7Record, message: &hl7::Message<'_>);
     /// Identity evidence from datagrams (DHCP, DHCPv6, DNS, mDNS, SNMP, EtherNet/IP), as it is parsed: a broadcast flow carries
     /// the DHCP of every device on the segment, too much to hold per flow.
     fn identity(&mut self, fact: IdentityFact) {
@@ -78,7 +80,7 @@ pub struct Hl7Totals {
     pub with_phi: u64,
     pub with_phi_by_type: BTreeMap<String, u64>,
     /// PHI-bearing fields seen, with how many messages carried each.
-    pub phi_fields: BTreeMap<&'static str, u64>,
+    pub phi_fields: hl7::PhiCounts,
     pub patient_ids: Vec<String>,
 }
 
@@ -641,9 +643,7 @@ impl FlowSession {
                     if !summary.phi_fields.is_empty() {
                         totals.with_phi += 1;
                         add(&mut totals.with_phi_by_type, &summary.message_type);
-                        for f in &summary.phi_fields {
-                            *totals.phi_fields.entry(f).or_default() += 1;
-                        }
+                        totals.phi_fields.add(summary.phi_fields);
                         if let Some(id) = &summary.patient.id
                             && totals.patient_ids.len() < MAX_PATIENT_IDS
                             && !totals.patient_ids.contains(id)
@@ -651,7 +651,8 @@ impl FlowSession {
                             totals.patient_ids.push(id.clone());
                         }
                     }
-                    sink.borrow_mut().hl7(flow, Hl7Record { ts, dir, summary });
+                    sink.borrow_mut()
+                        .hl7(flow, Hl7Record { ts, dir, summary }, &msg);
                 }
                 Err(_) => results.hl7_unparsed += 1,
             },

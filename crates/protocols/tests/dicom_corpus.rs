@@ -159,8 +159,8 @@ fn dicom_pcap_matches_ground_truth() {
     for (i, ((d, a), (name, port, server, calling, called))) in all.iter().zip(&truth).enumerate() {
         let (uid, version, n_contexts, commands, modalities) = expect[i];
         assert_eq!((d.client_port, d.server_port), (*port, *server), "{name}");
-        assert_eq!(&a.calling_ae, calling, "{name}");
-        assert_eq!(&a.called_ae, called, "{name}");
+        assert_eq!(&*a.calling_ae, calling.as_str(), "{name}");
+        assert_eq!(&*a.called_ae, called.as_str(), "{name}");
         assert_eq!(a.implementation_class_uid.as_deref(), Some(uid), "{name}");
         assert_eq!(a.implementation_version.as_deref(), Some(version), "{name}");
         assert_eq!(a.proposed_contexts.len(), n_contexts, "{name}");

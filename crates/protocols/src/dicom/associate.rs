@@ -2,7 +2,9 @@
 //! These PDUs are small and arrive whole (the framing layer buffers them up to a cap), so this parser
 //! works on one slice and borrows nothing past its return.
 
-use super::dimse::uid_string;
+use std::sync::Arc;
+
+use super::dimse::uid;
 use super::{AcceptedContext, PresentationContext, UserIdentity};
 
 /// Presentation contexts kept per association; more are counted, not stored.
@@ -17,14 +19,14 @@ const MAX_USERNAME: usize = 256;
 /// What one A-ASSOCIATE-RQ or -AC says.
 #[derive(Debug, Default)]
 pub(crate) struct AssociateInfo {
-    pub called_ae: String,
-    pub calling_ae: String,
-    pub application_context: Option<String>,
+    pub called_ae: Arc<str>,
+    pub calling_ae: Arc<str>,
+    pub application_context: Option<Arc<str>>,
     pub proposed: Vec<PresentationContext>,
     pub accepted: Vec<AcceptedContext>,
     pub max_pdu_length: Option<u32>,
-    pub implementation_class_uid: Option<String>,
-    pub implementation_version: Option<String>,
+    pub implementation_class_uid: Option<Arc<str>>,
+    pub implementation_version: Option<Arc<str>>,
     pub user_identity: Option<UserIdentity>,
     /// A user identity negotiation answer (0x59) was present.
     pub user_identity_response: bool,
@@ -78,17 +80,17 @@ pub(crate) fn parse_associate(body: &[u8], is_rq: bool) -> AssociateInfo {
     if body.len() < FIXED_LEN {
         out.malformed = true;
         if body.len() >= 36 {
-            out.called_ae = uid_string(&body[4..20]);
-            out.calling_ae = uid_string(&body[20..36]);
+            out.called_ae = uid(&body[4..20]);
+            out.calling_ae = uid(&body[20..36]);
         }
         return out;
     }
-    out.called_ae = uid_string(&body[4..20]);
-    out.calling_ae = uid_string(&body[20..36]);
+    out.called_ae = uid(&body[4..20]);
+    out.calling_ae = uid(&body[20..36]);
     let mut items = Items::new(&body[FIXED_LEN..]);
     for (ty, value) in items.by_ref() {
         match ty {
-            0x10 => out.application_context = Some(uid_string(value)),
+            0x10 => out.application_context = Some(uid(value)),
             0x20 if is_rq => parse_rq_context(value, &mut out),
             0x21 if !is_rq => parse_ac_context(value, &mut out),
             0x50 => parse_user_info(value, &mut out),
@@ -110,15 +112,15 @@ fn parse_rq_context(v: &[u8], out: &mut AssociateInfo) {
     }
     let mut ctx = PresentationContext {
         id: v[0],
-        abstract_syntax: String::new(),
+        abstract_syntax: uid(b""),
         transfer_syntaxes: Vec::new(),
     };
     let mut items = Items::new(&v[4..]);
     for (ty, value) in items.by_ref() {
         match ty {
-            0x30 => ctx.abstract_syntax = uid_string(value),
+            0x30 => ctx.abstract_syntax = uid(value),
             0x40 if ctx.transfer_syntaxes.len() < MAX_TRANSFER_SYNTAXES => {
-                ctx.transfer_syntaxes.push(uid_string(value));
+                ctx.transfer_syntaxes.push(uid(value));
             }
             0x40 => out.dropped += 1,
             _ => {}
@@ -140,12 +142,12 @@ fn parse_ac_context(v: &[u8], out: &mut AssociateInfo) {
     let mut ctx = AcceptedContext {
         id: v[0],
         result: v[2],
-        transfer_syntax: String::new(),
+        transfer_syntax: uid(b""),
     };
     let mut items = Items::new(&v[4..]);
     for (ty, value) in items.by_ref() {
         if ty == 0x40 && ctx.transfer_syntax.is_empty() {
-            ctx.transfer_syntax = uid_string(value);
+            ctx.transfer_syntax = uid(value);
         }
     }
     out.malformed |= items.truncated;
@@ -160,8 +162,8 @@ fn parse_user_info(v: &[u8], out: &mut AssociateInfo) {
                 out.max_pdu_length =
                     Some(u32::from_be_bytes([value[0], value[1], value[2], value[3]]));
             }
-            0x52 => out.implementation_class_uid = Some(uid_string(value)),
-            0x55 => out.implementation_version = Some(uid_string(value)),
+            0x52 => out.implementation_class_uid = Some(uid(value)),
+            0x55 => out.implementation_version = Some(uid(value)),
             0x58 => out.user_identity = parse_user_identity(value),
             0x59 => out.user_identity_response = true,
             _ => {}

@@ -4,6 +4,7 @@
 //! presentation context negotiated, so this parser needs no context.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A DIMSE command field, (0000,0100). Unknown values survive as they are.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,7 +94,7 @@ pub(crate) struct CommandSet {
     pub field: Option<CommandField>,
     pub message_id: Option<u16>,
     pub responded_to: Option<u16>,
-    pub affected_sop_class: Option<String>,
+    pub affected_sop_class: Option<Arc<str>>,
     pub status: Option<u16>,
     /// (0000,0800): 0x0101 means no data set follows.
     pub data_set_type: Option<u16>,
@@ -125,7 +126,7 @@ pub(crate) fn parse_command_set(mut b: &[u8]) -> CommandSet {
             0x0120 => out.responded_to = us(),
             0x0900 => out.status = us(),
             0x0800 => out.data_set_type = us(),
-            0x0002 => out.affected_sop_class = Some(uid_string(value)),
+            0x0002 => out.affected_sop_class = Some(uid(value)),
             _ => {}
         }
     }
@@ -134,13 +135,47 @@ pub(crate) fn parse_command_set(mut b: &[u8]) -> CommandSet {
 
 /// A UID or short text value: trailing NUL and space padding removed, capped, lossy UTF-8.
 pub(crate) fn uid_string(value: &[u8]) -> String {
+    String::from_utf8_lossy(trimmed(value)).into_owned()
+}
+
+fn trimmed(value: &[u8]) -> &[u8] {
     let v = &value[..value.len().min(MAX_UID)];
     let end = v
         .iter()
         .rposition(|&c| c != 0 && c != b' ')
         .map_or(0, |i| i + 1);
     let start = v[..end].iter().position(|&c| c != b' ').unwrap_or(end);
-    String::from_utf8_lossy(&v[start..end]).into_owned()
+    &v[start..end]
+}
+
+/// Distinct strings [`uid`] shares; past this each value gets its own copy (the table stays bounded).
+const MAX_SHARED_UIDS: usize = 65_536;
+
+thread_local! {
+    /// UIDs and AE titles seen by this thread's parsers. A storescu association proposes 128
+    /// presentation contexts, the same 128 UIDs each time: shared, they cost a reference count each
+    /// rather than an allocation and a copy. Never patient data (see `note_attribute`).
+    static SHARED: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
+        std::cell::RefCell::default();
+}
+
+/// [`uid_string`] as a shared string, for protocol identifiers (UIDs, AE titles, implementation
+/// version names) that repeat across associations. Not for data set values: those may be patient data.
+pub(crate) fn uid(value: &[u8]) -> Arc<str> {
+    let v = trimmed(value);
+    let Ok(text) = std::str::from_utf8(v) else {
+        return Arc::from(String::from_utf8_lossy(v).as_ref());
+    };
+    SHARED.with_borrow_mut(|shared| {
+        if let Some(s) = shared.get(text) {
+            return Arc::clone(s);
+        }
+        let s: Arc<str> = Arc::from(text);
+        if shared.len() < MAX_SHARED_UIDS {
+            shared.insert(Arc::clone(&s));
+        }
+        s
+    })
 }
 
 #[cfg(test)]
@@ -170,6 +205,10 @@ mod tests {
     fn uid_padding_is_removed() {
         assert_eq!(uid_string(b"1.2.3\0"), "1.2.3");
         assert_eq!(uid_string(b"  AE  "), "AE");
+        let (a, b) = (uid(b"1.2.840.10008.1.1\0"), uid(b"1.2.840.10008.1.1"));
+        assert_eq!(&*a, "1.2.840.10008.1.1");
+        assert!(Arc::ptr_eq(&a, &b), "one copy of a repeated UID");
+        assert_eq!(&*uid(b"AE\xff "), "AE\u{fffd}");
         assert_eq!(uid_string(b""), "");
     }
 }

@@ -19,6 +19,7 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use capture::{Direction, EndReason, StreamConsumer, Timestamp};
 
@@ -77,9 +78,9 @@ impl AssociationStatus {
 pub struct PresentationContext {
     pub id: u8,
     /// Empty when the item had none.
-    pub abstract_syntax: String,
+    pub abstract_syntax: Arc<str>,
     /// At most 16 kept.
-    pub transfer_syntaxes: Vec<String>,
+    pub transfer_syntaxes: Vec<Arc<str>>,
 }
 
 /// A presentation context answered in the A-ASSOCIATE-AC.
@@ -90,7 +91,7 @@ pub struct AcceptedContext {
     /// not supported.
     pub result: u8,
     /// Empty when the item had none (rejected contexts may leave it out).
-    pub transfer_syntax: String,
+    pub transfer_syntax: Arc<str>,
 }
 
 /// User Identity Negotiation from the A-ASSOCIATE-RQ. The passcode or token is never stored.
@@ -133,7 +134,7 @@ pub struct DimseCommand {
     pub field: CommandField,
     /// MessageID (0000,0110) for requests, MessageIDBeingRespondedTo (0000,0120) for responses.
     pub message_id: Option<u16>,
-    pub affected_sop_class: Option<String>,
+    pub affected_sop_class: Option<Arc<str>>,
     pub status: Option<u16>,
     pub presentation_context: u8,
 }
@@ -143,25 +144,25 @@ pub struct DimseCommand {
 pub struct Association {
     pub requested_at: Timestamp,
     /// Trimmed of padding. Empty when the association was picked up after its A-ASSOCIATE-RQ.
-    pub calling_ae: String,
-    pub called_ae: String,
+    pub calling_ae: Arc<str>,
+    pub called_ae: Arc<str>,
     pub status: AssociationStatus,
     /// An A-ASSOCIATE-AC was seen (also when the association was later released or aborted).
     pub accepted: bool,
-    pub application_context: Option<String>,
+    pub application_context: Option<Arc<str>>,
     /// At most 256.
     pub proposed_contexts: Vec<PresentationContext>,
     /// At most 256.
     pub accepted_contexts: Vec<AcceptedContext>,
     /// From the A-ASSOCIATE-RQ user information.
     pub max_pdu_length: Option<u32>,
-    pub implementation_class_uid: Option<String>,
-    pub implementation_version: Option<String>,
+    pub implementation_class_uid: Option<Arc<str>>,
+    pub implementation_version: Option<Arc<str>>,
     pub user_identity: Option<UserIdentity>,
     /// From the A-ASSOCIATE-AC user information.
     pub ac_max_pdu_length: Option<u32>,
-    pub ac_implementation_class_uid: Option<String>,
-    pub ac_implementation_version: Option<String>,
+    pub ac_implementation_class_uid: Option<Arc<str>>,
+    pub ac_implementation_version: Option<Arc<str>>,
     /// The acceptor answered the user identity negotiation.
     pub ac_user_identity_response: bool,
     /// At most [`MAX_COMMANDS_PER_ASSOCIATION`]; see `commands_dropped`.
@@ -207,8 +208,8 @@ impl Association {
     fn new(ts: Timestamp, status: AssociationStatus) -> Association {
         Association {
             requested_at: ts,
-            calling_ae: String::new(),
-            called_ae: String::new(),
+            calling_ae: dimse::uid(b""),
+            called_ae: dimse::uid(b""),
             status,
             accepted: false,
             application_context: None,
@@ -235,9 +236,7 @@ impl Association {
 
     /// Abstract syntax UIDs proposed, in order.
     pub fn abstract_syntaxes(&self) -> impl Iterator<Item = &str> {
-        self.proposed_contexts
-            .iter()
-            .map(|c| c.abstract_syntax.as_str())
+        self.proposed_contexts.iter().map(|c| &*c.abstract_syntax)
     }
 
     fn end(&mut self, ts: Timestamp, status: AssociationStatus) {

@@ -277,17 +277,21 @@ fn associate_rq_and_ac_are_parsed() {
     assert_eq!(a.status, AssociationStatus::Requested);
     assert_eq!(a.status.as_str(), "open");
     assert!(!a.accepted);
-    assert_eq!(a.calling_ae, "CT_SCANNER_01");
-    assert_eq!(a.called_ae, "PACS_SCP");
+    assert_eq!(&*a.calling_ae, "CT_SCANNER_01");
+    assert_eq!(&*a.called_ae, "PACS_SCP");
     assert_eq!(
         a.application_context.as_deref(),
         Some("1.2.840.10008.3.1.1.1")
     );
     assert_eq!(a.proposed_contexts.len(), 2);
     assert_eq!(a.proposed_contexts[1].id, 3);
-    assert_eq!(a.proposed_contexts[1].abstract_syntax, CT_STORAGE);
+    assert_eq!(&*a.proposed_contexts[1].abstract_syntax, CT_STORAGE);
     assert_eq!(
-        a.proposed_contexts[1].transfer_syntaxes,
+        a.proposed_contexts[1]
+            .transfer_syntaxes
+            .iter()
+            .map(|t| &**t)
+            .collect::<Vec<_>>(),
         [JPEG_BASELINE, EXPLICIT_LE, IMPLICIT_LE]
     );
     assert_eq!(a.max_pdu_length, Some(16384));
@@ -323,7 +327,7 @@ fn associate_rq_and_ac_are_parsed() {
             AcceptedContext {
                 id: 3,
                 result: 4,
-                transfer_syntax: String::new()
+                transfer_syntax: "".into()
             },
         ]
     );

@@ -1,5 +1,5 @@
 //! HL7 v2 over MLLP: deframing ([`MllpDeframer`]), a tolerant zero-copy parser ([`parse`]) and the
-//! per-message summary medsentry reports ([`summarize`]).
+//! per-message summary medsentry reports ([`summarize`]; OBX observations on demand, [`observations`]).
 //!
 //! The layers are separate: the deframer turns one direction of a reassembled TCP stream into frames,
 //! [`parse`] turns a frame into a [`Message`] of borrowed segments, and [`summarize`] picks out what the
@@ -14,5 +14,6 @@ pub mod summary;
 pub use mllp::{DEFAULT_MAX_FRAME, Frame, MllpDeframer, MllpStats};
 pub use parse::{Delimiters, FieldIndex, Hl7Error, Message, Segment, Value, parse, unescape};
 pub use summary::{
-    DeviceIdentifier, Hl7Summary, Observation, PHI_FIELDS, PatientRef, PhiField, summarize,
+    DeviceIdentifier, Hl7Summary, Observation, PHI_FIELDS, PatientRef, PhiCounts, PhiField,
+    PhiFields, observations, summarize,
 };

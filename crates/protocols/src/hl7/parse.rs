@@ -484,6 +484,20 @@ impl<'a> Value<'a> {
         s
     }
 
+    /// [`Self::text_capped`], borrowed from the input when it needs no decoding, replacing or cutting.
+    pub fn text_capped_cow(&self, max: usize) -> Cow<'a, str> {
+        if self.raw.len() <= max
+            && self
+                .delimiters
+                .escape
+                .is_none_or(|e| !self.raw.contains(&e))
+            && let Ok(s) = std::str::from_utf8(self.raw)
+        {
+            return Cow::Borrowed(s);
+        }
+        Cow::Owned(self.text_capped(max))
+    }
+
     /// Appends [`Self::text_capped`] to `out` without allocating a `String` of its own.
     pub fn push_text_capped(&self, out: &mut String, max: usize) {
         let raw = cap(self.raw, max.saturating_mul(4));
