@@ -155,7 +155,7 @@ thread_local! {
     /// UIDs and AE titles seen by this thread's parsers. A storescu association proposes 128
     /// presentation contexts, the same 128 UIDs each time: shared, they cost a reference count each
     /// rather than an allocation and a copy. Never patient data (see `note_attribute`).
-    static SHARED: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
+    static SHARED: std::cell::RefCell<std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>> =
         std::cell::RefCell::default();
 }
 
