@@ -17,7 +17,7 @@ use protocols::{dhcp, dns, enip, snmp};
 struct Discard;
 
 impl EventSink for Discard {
-    fn hl7(&mut self, _flow: u64, _record: Hl7Record) {}
+    fn hl7(&mut self, _flow: u64, _record: Hl7Record<'_>, _message: &protocols::hl7::Message<'_>) {}
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -83,7 +83,7 @@ impl EventSink for EventRows {
         self.inventory.duid_lease(ts.0, mac, ip);
     }
 
-    fn hl7(&mut self, flow: u64, record: Hl7Record, message: &hl7::Message<'_>) {
+    fn hl7(&mut self, flow: u64, record: Hl7Record<'_>, message: &hl7::Message<'_>) {
         let m = &record.summary;
         let id = self.hl7_identity.entry(flow).or_default();
         id.add(
@@ -114,11 +114,11 @@ impl EventSink for EventRows {
             ""
         };
         id.add(record.dir, "hl7.role", role);
-        match self.hl7_by_type.get_mut(&record.summary.message_type) {
+        match self.hl7_by_type.get_mut(&*record.summary.message_type) {
             Some(n) => *n += 1,
             None => {
                 self.hl7_by_type
-                    .insert(record.summary.message_type.clone(), 1);
+                    .insert(record.summary.message_type.to_string(), 1);
             }
         }
         if self.hl7.len() >= self.max_rows {

@@ -587,8 +587,8 @@ impl Interner {
     /// At most this many distinct strings are shared; past it each row keeps its own copy.
     const MAX: usize = 100_000;
 
-    pub fn get(&mut self, s: String) -> Arc<str> {
-        if let Some(rc) = self.strings.get(s.as_str()) {
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(rc) = self.strings.get(s) {
             return Arc::clone(rc);
         }
         let rc: Arc<str> = Arc::from(s);
@@ -600,23 +600,23 @@ impl Interner {
 }
 
 /// One report row per message; the summary's strings move into it.
-pub fn hl7_out(flow: u64, m: Hl7Record, show_phi: bool, interner: &mut Interner) -> Hl7Out {
+pub fn hl7_out(flow: u64, m: Hl7Record<'_>, show_phi: bool, interner: &mut Interner) -> Hl7Out {
     let h = m.summary;
     Hl7Out {
         flow,
         ts: m.ts,
         direction: m.dir.as_str(),
-        message_type: interner.get(h.message_type),
-        control_id: h.control_id.into_boxed_str(),
-        version: interner.get(h.version),
-        sending_application: interner.get(h.sending_application),
-        sending_facility: interner.get(h.sending_facility),
-        receiving_application: interner.get(h.receiving_application),
-        receiving_facility: interner.get(h.receiving_facility),
+        message_type: interner.get(&h.message_type),
+        control_id: h.control_id.into(),
+        version: interner.get(&h.version),
+        sending_application: interner.get(&h.sending_application),
+        sending_facility: interner.get(&h.sending_facility),
+        receiving_application: interner.get(&h.receiving_application),
+        receiving_facility: interner.get(&h.receiving_facility),
         segments: saturating_u32(h.segments),
         phi_fields: h.phi_fields,
-        ack_code: h.ack_code.map(|a| interner.get(a)),
-        acked_control_id: h.acked_control_id.map(String::into_boxed_str),
+        ack_code: h.ack_code.map(|a| interner.get(&a)),
+        acked_control_id: h.acked_control_id.map(Into::into),
         observations: saturating_u32(h.observations),
         patient: show_phi.then(|| {
             Box::new(PatientOut {

@@ -16,10 +16,11 @@ use crate::hl7::{self, Frame, Hl7Summary, MllpDeframer, MllpStats};
 
 /// One HL7 message as seen on a flow.
 #[derive(Debug, Clone)]
-pub struct Hl7Record {
+pub struct Hl7Record<'a> {
     pub ts: Timestamp,
     pub dir: Direction,
-    pub summary: Hl7Summary,
+    /// Borrows from the message: a sink that keeps it copies what it needs.
+    pub summary: Hl7Summary<'a>,
 }
 
 /// How the protocol of a flow was decided.
@@ -48,7 +49,7 @@ impl AppSource {
 pub trait EventSink {
     /// One HL7 message: its summary, and the parsed message itself for a sink that needs more of it
     /// (the OBX observations, through [`hl7::observations`]) than the summary holds.
-    fn hl7(&mut self, flow: u64, record: Hl7Record, message: &hl7::Message<'_>);
+    fn hl7(&mut self, flow: u64, record: Hl7Record<'_>, message: &hl7::Message<'_>);
     /// Identity evidence from datagrams (DHCP, DHCPv6, DNS, mDNS, SNMP, EtherNet/IP), as it is parsed: a broadcast flow carries
     /// the DHCP of every device on the segment, too much to hold per flow.
     fn identity(&mut self, fact: IdentityFact) {

@@ -26,7 +26,7 @@ struct Recorded {
 }
 
 impl EventSink for Recorded {
-    fn hl7(&mut self, _flow: u64, _record: Hl7Record, _message: &protocols::hl7::Message<'_>) {}
+    fn hl7(&mut self, _flow: u64, _record: Hl7Record<'_>, _message: &protocols::hl7::Message<'_>) {}
 
     fn identity(&mut self, fact: IdentityFact) {
         self.facts.push(fact);

@@ -149,27 +149,29 @@ impl PhiField {
     }
 }
 
-/// What medsentry reports per message.
+/// What medsentry reports per message. Text is borrowed from the message where it needed no decoding
+/// (nearly always): a summary costs no allocation for its routing fields. [`Hl7Summary::into_owned`]
+/// keeps one beyond the message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Hl7Summary {
+pub struct Hl7Summary<'a> {
     /// MSH-9 components 1 and 2 joined by `^` (`ADT^A01`, `ACK^R01`); `ACK` alone when component 2 is
     /// empty.
-    pub message_type: String,
+    pub message_type: Cow<'a, str>,
     /// MSH-10.
-    pub control_id: String,
+    pub control_id: Cow<'a, str>,
     /// MSH-12 component 1.
-    pub version: String,
+    pub version: Cow<'a, str>,
     /// MSH-3 to MSH-6, component 1 each.
-    pub sending_application: String,
-    pub sending_facility: String,
-    pub receiving_application: String,
-    pub receiving_facility: String,
+    pub sending_application: Cow<'a, str>,
+    pub sending_facility: Cow<'a, str>,
+    pub receiving_application: Cow<'a, str>,
+    pub receiving_facility: Cow<'a, str>,
     /// Segments in the message (empty ones not counted).
     pub segments: usize,
     /// MSA-1 (`AA`, `AE`, `AR`, `CA`, ...), when the message has an MSA segment.
-    pub ack_code: Option<String>,
+    pub ack_code: Option<Cow<'a, str>>,
     /// MSA-2: the control id acknowledged.
-    pub acked_control_id: Option<String>,
+    pub acked_control_id: Option<Cow<'a, str>>,
     /// PHI-bearing fields present and non-empty, by name, in [`PHI_FIELDS`] order, without duplicates.
     pub phi_fields: PhiFields,
     /// Patient values: print only with `--show-phi`.
@@ -177,7 +179,40 @@ pub struct Hl7Summary {
     /// OBX segments: [`observations`] reads them from the message when a caller needs their values.
     pub observations: usize,
     /// Device identifiers (PRT-10, PRT-16, OBX-18), distinct, at most [`MAX_DEVICE_IDS`].
-    pub device_ids: Vec<DeviceIdentifier>,
+    pub device_ids: Vec<DeviceIdentifier<'a>>,
+}
+
+impl Hl7Summary<'_> {
+    /// The summary with its text copied out of the message.
+    pub fn into_owned(self) -> Hl7Summary<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Hl7Summary {
+            message_type: own(self.message_type),
+            control_id: own(self.control_id),
+            version: own(self.version),
+            sending_application: own(self.sending_application),
+            sending_facility: own(self.sending_facility),
+            receiving_application: own(self.receiving_application),
+            receiving_facility: own(self.receiving_facility),
+            segments: self.segments,
+            ack_code: self.ack_code.map(own),
+            acked_control_id: self.acked_control_id.map(own),
+            phi_fields: self.phi_fields,
+            patient: self.patient,
+            observations: self.observations,
+            device_ids: self
+                .device_ids
+                .into_iter()
+                .map(|d| DeviceIdentifier {
+                    source: d.source,
+                    id: own(d.id),
+                    namespace: own(d.namespace),
+                    universal_id: own(d.universal_id),
+                    universal_id_type: own(d.universal_id_type),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Who the message is about. Values are PHI: `Debug` does not show them.
@@ -293,21 +328,21 @@ pub fn observations<'m, 'a>(msg: &'m Message<'a>) -> impl Iterator<Item = Observ
 
 /// A device identifier (an EI value) and the field it came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeviceIdentifier {
+pub struct DeviceIdentifier<'a> {
     /// `PRT-10`, `PRT-16` (UDI device identifier) or `OBX-18`.
     pub source: &'static str,
     /// EI.1 entity identifier.
-    pub id: String,
+    pub id: Cow<'a, str>,
     /// EI.2 namespace id.
-    pub namespace: String,
+    pub namespace: Cow<'a, str>,
     /// EI.3 universal id (an OID or a GS1/ICCBBA/HIBCC issuer).
-    pub universal_id: String,
+    pub universal_id: Cow<'a, str>,
     /// EI.4 universal id type.
-    pub universal_id_type: String,
+    pub universal_id_type: Cow<'a, str>,
 }
 
 /// The summary of one parsed message.
-pub fn summarize(msg: &Message<'_>) -> Hl7Summary {
+pub fn summarize<'a>(msg: &Message<'a>) -> Hl7Summary<'a> {
     let mut out = Hl7Summary {
         segments: msg.segment_count(),
         ..Hl7Summary::default()
@@ -367,26 +402,41 @@ pub fn summarize(msg: &Message<'_>) -> Hl7Summary {
     out
 }
 
-fn read_msh(msh: &FieldIndex<'_>, out: &mut Hl7Summary) {
-    let kind = component(msh, 9, 1);
-    let trigger = component(msh, 9, 2);
-    out.message_type = if trigger.is_empty() {
-        kind
-    } else {
-        // Joined by hand: `format!` costs more than the two copies it makes, once per message.
-        let mut t = String::with_capacity(kind.len() + 1 + trigger.len());
-        t.push_str(&kind);
-        t.push('^');
-        t.push_str(&trigger);
-        super::parse::truncate_at_char(&mut t, MAX_TEXT);
-        t
-    };
+fn read_msh<'a>(msh: &FieldIndex<'a>, out: &mut Hl7Summary<'a>) {
+    out.message_type = message_type(msh);
     out.control_id = component(msh, 10, 1);
     out.version = component(msh, 12, 1);
     out.sending_application = component(msh, 3, 1);
     out.sending_facility = component(msh, 4, 1);
     out.receiving_application = component(msh, 5, 1);
     out.receiving_facility = component(msh, 6, 1);
+}
+
+/// MSH-9.1 and MSH-9.2 joined by `^`: on the wire they nearly always are, so that slice is borrowed.
+fn message_type<'a>(msh: &FieldIndex<'a>) -> Cow<'a, str> {
+    let kind = component(msh, 9, 1);
+    let trigger = component(msh, 9, 2);
+    if trigger.is_empty() {
+        return kind;
+    }
+    if let (Cow::Borrowed(k), Cow::Borrowed(t)) = (&kind, &trigger)
+        && let Some(raw) = msh.field(9).map(|v| v.raw())
+        && let Ok(text) = std::str::from_utf8(raw)
+        && text.len() >= k.len() + 1 + t.len()
+        && text.starts_with(k)
+        && text.as_bytes()[k.len()] == b'^'
+        && text[k.len() + 1..].starts_with(t)
+        && k.len() + 1 + t.len() <= MAX_TEXT
+    {
+        return Cow::Borrowed(&text[..k.len() + 1 + t.len()]);
+    }
+    // Joined by hand: `format!` costs more than the two copies it makes.
+    let mut joined = String::with_capacity(kind.len() + 1 + trigger.len());
+    joined.push_str(&kind);
+    joined.push('^');
+    joined.push_str(&trigger);
+    super::parse::truncate_at_char(&mut joined, MAX_TEXT);
+    Cow::Owned(joined)
 }
 
 fn read_patient(pid: &FieldIndex<'_>) -> PatientRef {
@@ -397,8 +447,10 @@ fn read_patient(pid: &FieldIndex<'_>) -> PatientRef {
             .take(MAX_ID_REPETITIONS)
             .find_map(read)
     };
-    let text =
-        |v: Option<Value<'_>>| non_empty(v.map(|v| v.text_capped(MAX_TEXT)).unwrap_or_default());
+    let text = |v: Option<Value<'_>>| {
+        let s = v.map(|v| v.text_capped(MAX_TEXT)).unwrap_or_default();
+        (!s.is_empty() && s != "\"\"").then_some(s)
+    };
     let name = first_with(5, &|rep| {
         let family = text(rep.subcomponent(1));
         let given = text(rep.component(2));
@@ -413,12 +465,16 @@ fn read_patient(pid: &FieldIndex<'_>) -> PatientRef {
     PatientRef {
         id: first_with(3, &|rep| text(rep.component(1))),
         name,
-        birth_date: non_empty(component(pid, 7, 1)),
+        birth_date: non_empty(component(pid, 7, 1)).map(Cow::into_owned),
     }
 }
 
 /// Adds the identifiers of every repetition of EI field `field`, skipping empty and duplicate ones.
-fn device_ids(field: Option<Value<'_>>, source: &'static str, out: &mut Vec<DeviceIdentifier>) {
+fn device_ids<'a>(
+    field: Option<Value<'a>>,
+    source: &'static str,
+    out: &mut Vec<DeviceIdentifier<'a>>,
+) {
     let Some(field) = field else {
         return;
     };
@@ -428,8 +484,7 @@ fn device_ids(field: Option<Value<'_>>, source: &'static str, out: &mut Vec<Devi
         }
         let text = |c| {
             rep.component(c)
-                .map(|v| v.text_capped(MAX_TEXT))
-                .unwrap_or_default()
+                .map_or(Cow::Borrowed(""), |v| v.text_capped_cow(MAX_TEXT))
         };
         // The same device repeats in every OBX of a message: compare the raw components with what is
         // known before building any string.
@@ -464,14 +519,14 @@ fn device_ids(field: Option<Value<'_>>, source: &'static str, out: &mut Vec<Devi
 }
 
 /// Component `c` of field `n` (first repetition), decoded and capped; empty when absent.
-fn component(seg: &FieldIndex<'_>, n: usize, c: usize) -> String {
+fn component<'a>(seg: &FieldIndex<'a>, n: usize, c: usize) -> Cow<'a, str> {
     seg.field(n)
         .and_then(|v| v.component(c))
-        .map(|v| v.text_capped(MAX_TEXT))
-        .unwrap_or_default()
+        .map_or(Cow::Borrowed(""), |v| v.text_capped_cow(MAX_TEXT))
 }
 
-fn non_empty(s: String) -> Option<String> {
+/// `None` for an empty value or the HL7 null `""`.
+fn non_empty(s: Cow<'_, str>) -> Option<Cow<'_, str>> {
     (!s.is_empty() && s != "\"\"").then_some(s)
 }
 
