@@ -218,7 +218,10 @@ fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     out.write_all(b",\"devices\":")?;
     write_array(out, devices)?;
     out.write_all(b",\"hl7_messages\":")?;
-    write_array(out, hl7_messages)?;
+    write_chunks(
+        out,
+        &hl7_messages.chunks(JSON_CHUNK_ROWS).collect::<Vec<_>>(),
+    )?;
     out.write_all(b",\"dicom_associations\":")?;
     write_array(out, dicom_associations)?;
     out.write_all(b",\"findings\":")?;
@@ -229,13 +232,18 @@ fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A JSON array of `rows`, byte for byte as serde_json writes it: pieces of [`JSON_CHUNK_ROWS`] rows,
-/// the odd ones serialised by a helper thread while this one serialises the even ones, written in order.
+/// A JSON array of `rows`, byte for byte as serde_json writes it: see [`write_chunks`].
 fn write_array<T: serde::Serialize + Sync>(out: &mut dyn Write, rows: &[T]) -> anyhow::Result<()> {
-    if rows.len() <= 2 * JSON_CHUNK_ROWS {
-        serde_json::to_writer(&mut *out, rows)?;
-        return Ok(());
-    }
+    write_chunks(out, &rows.chunks(JSON_CHUNK_ROWS).collect::<Vec<_>>())
+}
+
+/// A JSON array of the rows of `chunks` (each at most [`JSON_CHUNK_ROWS`]), byte for byte as
+/// serde_json writes it: the odd chunks serialised by a helper thread while this one serialises the even
+/// ones, written in order.
+fn write_chunks<T: serde::Serialize + Sync>(
+    out: &mut dyn Write,
+    chunks: &[&[T]],
+) -> anyhow::Result<()> {
     // Every piece but the first starts with the comma that separates it from the one before.
     fn piece<T: serde::Serialize>(
         buf: &mut Vec<u8>,
@@ -250,8 +258,18 @@ fn write_array<T: serde::Serialize + Sync>(out: &mut dyn Write, rows: &[T]) -> a
         }
         Ok(())
     }
-    let chunks: Vec<&[T]> = rows.chunks(JSON_CHUNK_ROWS).collect();
-    let chunks = &chunks;
+    if chunks.len() <= 2 {
+        // Too little to share: written here, without a thread.
+        let mut buf = Vec::new();
+        out.write_all(b"[")?;
+        for (k, chunk) in chunks.iter().enumerate() {
+            buf.clear();
+            piece(&mut buf, k, chunk)?;
+            out.write_all(&buf)?;
+        }
+        out.write_all(b"]")?;
+        return Ok(());
+    }
     std::thread::scope(|scope| -> anyhow::Result<()> {
         let (tx, pieces) = sync_channel::<serde_json::Result<Vec<u8>>>(JSON_CHUNKS_IN_FLIGHT);
         let (give_back, returned) = sync_channel::<Vec<u8>>(JSON_CHUNKS_IN_FLIGHT + 2);

@@ -23,7 +23,7 @@ pub struct EventRows {
     /// Messages counted but not listed because `hl7_messages[]` reached `--max-rows`.
     pub hl7_omitted: u64,
     interner: report::Interner,
-    pub hl7: Vec<Hl7Out>,
+    pub hl7: report::Rows<Hl7Out>,
     pub hl7_by_type: BTreeMap<String, u64>,
     /// Identity evidence from HL7 messages, per open flow, until the flow ends.
     hl7_identity: HashMap<u64, Hl7Identity, foldhash::fast::RandomState>,

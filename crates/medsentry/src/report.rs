@@ -25,7 +25,7 @@ pub struct Report {
     pub flows: Vec<FlowOut>,
     /// The device inventory: one entry per device seen, by category then id.
     pub devices: Vec<DeviceOut>,
-    pub hl7_messages: Vec<Hl7Out>,
+    pub hl7_messages: Rows<Hl7Out>,
     pub dicom_associations: Vec<DicomOut>,
     pub findings: Vec<FindingOut>,
     /// Whether patient data values were asked for (`--show-phi`); without it no value appears anywhere.
@@ -572,6 +572,64 @@ pub fn flow_out(f: &FlowRecord, session: &FlowSession) -> FlowOut {
         tcp,
         end: f.end.as_str(),
         truncated_packets: f.truncated_packets,
+    }
+}
+
+/// Report rows kept in pieces of a fixed size: appending never moves the rows already kept (a `Vec`
+/// of 229,400 messages grows by doubling, copying tens of megabytes and holding both copies at once).
+pub struct Rows<T> {
+    pieces: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Rows<T> {
+    /// Rows per piece: a multiple of the JSON writer's chunk, so its chunks never straddle two pieces.
+    const PER_PIECE: usize = 8192;
+
+    pub fn push(&mut self, row: T) {
+        match self.pieces.last_mut() {
+            Some(p) if p.len() < Self::PER_PIECE => p.push(row),
+            _ => {
+                let mut p = Vec::with_capacity(Self::PER_PIECE);
+                p.push(row);
+                self.pieces.push(p);
+            }
+        }
+        self.len += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.pieces.iter().flatten()
+    }
+
+    /// The rows as consecutive slices of at most `n` rows each.
+    pub fn chunks(&self, n: usize) -> impl Iterator<Item = &[T]> {
+        self.pieces.iter().flat_map(move |p| p.chunks(n))
+    }
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows {
+            pieces: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Rows<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Serialize> Serialize for Rows<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 
