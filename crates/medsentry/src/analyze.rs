@@ -77,10 +77,10 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
 
     let mut collector = Collector::new(ports, args.show_phi, args.max_rows);
     collector.rules = rules;
-    let timings = Timings::from_env();
+    let mut timings = crate::timings::Phases::new("analyze");
     let analysis = analyze(inputs, collector, &progress);
     progress.finish_and_clear();
-    timings.phase("analysis");
+    timings.lap("analysis");
     for input in &analysis.inputs {
         if let Some(warning) = &input.warning {
             eprintln!(
@@ -97,7 +97,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         analysis.collector,
         args.show_phi,
     );
-    timings.phase("report built");
+    timings.lap("report built");
     // The database is written while the report is: two independent readers of the finished report,
     // on two cores (persistence would otherwise add its whole time to the run).
     let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
@@ -108,7 +108,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
             .as_deref()
             .map(|db| scope.spawn(|| crate::persist::save(db, report, &sources)));
         let written = write_report(args, report);
-        timings.phase("report written");
+        timings.lap("report written");
         let saved = match saver {
             Some(h) => Some(
                 h.join()
@@ -119,7 +119,8 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         written?;
         Ok(saved)
     })?;
-    timings.phase("database saved");
+    timings.lap("database saved");
+    timings.print();
     if let Some(line) = saved {
         eprintln!("medsentry: {line}");
     }
@@ -127,30 +128,6 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     // of the run, and the process is about to exit, which frees them all at once.
     std::mem::forget(report);
     Ok(status)
-}
-
-/// Wall-clock time of each phase on stderr when `MEDSENTRY_TIMINGS=1`, for profiling a run (no data).
-struct Timings {
-    start: Option<std::time::Instant>,
-}
-
-impl Timings {
-    fn from_env() -> Timings {
-        let on = std::env::var_os("MEDSENTRY_TIMINGS").is_some_and(|v| v == "1");
-        Timings {
-            start: on.then(std::time::Instant::now),
-        }
-    }
-
-    /// Prints the time since the start, at the end of `phase`.
-    fn phase(&self, phase: &str) {
-        if let Some(start) = self.start {
-            eprintln!(
-                "medsentry: timing: {phase} at {:.3} s",
-                start.elapsed().as_secs_f64()
-            );
-        }
-    }
 }
 
 /// Writes the report in the format asked for, to `--output` or stdout.

@@ -21,6 +21,7 @@ mod persist;
 mod report;
 mod synth;
 mod table;
+mod timings;
 mod vulns;
 
 use std::process::ExitCode;

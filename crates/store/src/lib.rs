@@ -168,6 +168,33 @@ pub struct FindingRecord {
     pub detail: String,
 }
 
+/// A finding to save, borrowed from wherever the caller keeps it (a run can have hundreds of
+/// thousands: no copy of their text is made before it is bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FindingRef<'a> {
+    pub kind: &'a str,
+    pub severity: &'a str,
+    /// The device it is about, when known.
+    pub device: Option<&'a str>,
+    /// The flow id within its run.
+    pub flow: u64,
+    pub title: &'a str,
+    pub detail: &'a str,
+}
+
+impl<'a> From<&'a FindingRecord> for FindingRef<'a> {
+    fn from(f: &'a FindingRecord) -> FindingRef<'a> {
+        FindingRef {
+            kind: &f.kind,
+            severity: &f.severity,
+            device: f.device.as_deref(),
+            flow: f.flow,
+            title: &f.title,
+            detail: &f.detail,
+        }
+    }
+}
+
 /// The start of a run. The caller gives the wall-clock time: the store reads no clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRun {
@@ -506,11 +533,11 @@ impl Store {
         })
     }
 
-    /// Saves findings in one transaction.
+    /// Saves findings in one transaction (all of them new: a finding belongs to its run).
     pub fn save_findings(
         &mut self,
         run: RunId,
-        findings: &[FindingRecord],
+        findings: &[FindingRef<'_>],
     ) -> Result<u64, StoreError> {
         self.run("saving findings", async |c| {
             write::save_findings(c, run, findings).await

@@ -4,11 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Conn, Val};
+use crate::db::{Backend, Conn, Val};
 use crate::merge::{OldField, db_int, replaces};
-use crate::{
-    CommRecord, CommStats, DeviceRecord, FindingRecord, NewRun, RunId, RunTotals, SaveStats,
-};
+use crate::{CommRecord, CommStats, DeviceRecord, FindingRef, NewRun, RunId, RunTotals, SaveStats};
 
 pub(crate) enum Error {
     Sql(sqlx::Error),
@@ -52,6 +50,21 @@ pub(crate) async fn in_write<T>(
             Err(e)
         }
     }
+}
+
+/// [`in_write`] with SQLite's foreign-key enforcement off (see [`Conn::foreign_keys`]), for a
+/// `body` that checks what the keys promise itself before it writes, under the write lock.
+/// Enforcement is back on afterwards, whatever happened.
+async fn in_keyed_write<T>(
+    conn: &mut Conn,
+    body: impl AsyncFnOnce(&mut Conn) -> Result<T, Error>,
+) -> Result<T, Error> {
+    conn.foreign_keys(false).await?;
+    let res = in_write(conn, body).await;
+    let on = conn.foreign_keys(true).await;
+    let v = res?;
+    on?;
+    Ok(v)
 }
 
 /// `INSERT INTO ... (cols) <rows> <tail>`: see [`Conn::insert_rows`].
@@ -504,33 +517,45 @@ pub(crate) async fn save_communications(
     .await
 }
 
+/// One transaction. Findings are always new rows (each belongs to its run): plain inserts. The one
+/// key they carry, their run, is checked first (`count_in_run` fails for a run that does not
+/// exist), so SQLite need not check it row by row; and `OR FAIL` rather than the default `ABORT`
+/// (a failing statement keeps the rows it already wrote; the transaction is rolled back anyway):
+/// together they spare SQLite a statement journal (see [`Conn::foreign_keys`]).
 pub(crate) async fn save_findings(
     conn: &mut Conn,
     run: RunId,
-    findings: &[FindingRecord],
+    findings: &[FindingRef<'_>],
 ) -> Result<u64, Error> {
-    in_write(conn, async |c| {
-        count_in_run(c, run, 0, 0, 0, 0, findings.len() as u64).await?;
-        let mut vals = Vec::with_capacity(findings.len() * 7);
-        for f in findings {
-            vals.extend([
-                Val::I(run.0),
-                Val::T(&f.kind),
-                Val::T(&f.severity),
-                Val::OT(f.device.as_deref().filter(|d| !d.is_empty())),
-                Val::I(db_int(f.flow)),
-                Val::T(&f.title),
-                Val::T(&f.detail),
-            ]);
+    let head = match conn.backend() {
+        Backend::Sqlite => {
+            "INSERT OR FAIL INTO findings (run, kind, severity, device, flow, title, detail)"
         }
-        insert_rows(
-            c,
-            "INSERT INTO findings (run, kind, severity, device, flow, title, detail)",
-            "",
-            7,
-            &vals,
-        )
-        .await?;
+        Backend::Postgres => {
+            "INSERT INTO findings (run, kind, severity, device, flow, title, detail)"
+        }
+    };
+    in_keyed_write(conn, async |c| {
+        count_in_run(c, run, 0, 0, 0, 0, findings.len() as u64).await?;
+        // The values of a few thousand rows at a time (whole statements), not of every finding.
+        let per = c.rows_per_statement(7);
+        let part = per * (4096 / per).max(1);
+        let mut vals = Vec::with_capacity(findings.len().min(part) * 7);
+        for part in findings.chunks(part) {
+            vals.clear();
+            for f in part {
+                vals.extend([
+                    Val::I(run.0),
+                    Val::T(f.kind),
+                    Val::T(f.severity),
+                    Val::OT(f.device.filter(|d| !d.is_empty())),
+                    Val::I(db_int(f.flow)),
+                    Val::T(f.title),
+                    Val::T(f.detail),
+                ]);
+            }
+            insert_rows(c, head, "", 7, &vals).await?;
+        }
         Ok(findings.len() as u64)
     })
     .await

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use store::{
     Backend, CmmsAsset, CommRecord, Counts, DEVICES_PER_TRANSACTION, DeviceFilter, DeviceRecord,
-    Direction, EvidenceRecord, FieldRecord, FindingRecord, KbDocument, NewRun, RunId, RunTotals,
-    SCHEMA_VERSION, SaveStats, Store, StoreError,
+    Direction, EvidenceRecord, FieldRecord, FindingRecord, FindingRef, KbDocument, NewRun, RunId,
+    RunTotals, SCHEMA_VERSION, SaveStats, Store, StoreError,
 };
 use testkit::Scratch;
 
@@ -167,6 +167,7 @@ both!(
     a_database_from_a_newer_medsentry_is_refused,
     a_killed_writer_loses_nothing_committed,
     performance_100k_devices,
+    performance_an_analysis_run,
     knowledge_documents_and_cmms_assets,
     a_version_1_database_is_upgraded,
 );
@@ -330,7 +331,7 @@ fn save_list_show_count(f: &Fixture) {
         )
         .unwrap();
     assert_eq!((cs.saved, cs.skipped), (2, 1));
-    let findings = vec![
+    let findings = [
         FindingRecord {
             kind: "cleartext-phi".into(),
             severity: "high".into(),
@@ -348,7 +349,8 @@ fn save_list_show_count(f: &Fixture) {
             detail: String::new(),
         },
     ];
-    assert_eq!(s.save_findings(run, &findings).unwrap(), 2);
+    let refs: Vec<FindingRef<'_>> = findings.iter().map(FindingRef::from).collect();
+    assert_eq!(s.save_findings(run, &refs).unwrap(), 2);
     s.finish_run(
         run,
         &RunTotals {
@@ -993,6 +995,82 @@ fn performance_100k_devices(f: &Fixture) {
         first,
         f64::from(n) / first.as_secs_f64(),
         merge,
+    );
+}
+
+/// What `analyze --db` writes for a large capture (gen_big: 2,106 devices, 17,036 communications,
+/// 73,556 findings) into a new database, timed per phase as the binary calls the store. Its size is
+/// fixed; MEDSENTRY_STORE_PERF_DEVICES=0 skips it too.
+fn performance_an_analysis_run(f: &Fixture) {
+    if std::env::var("MEDSENTRY_STORE_PERF_DEVICES").as_deref() == Ok("0") {
+        return;
+    }
+    let (n_dev, n_comm, n_find) = (2_106u32, 17_036u32, 73_556u32);
+    let devices: Vec<DeviceRecord> = (0..n_dev).map(|i| synth(i, "c0c0", 1_000)).collect();
+    let comms: Vec<CommRecord> = (0..n_comm)
+        .map(|i| {
+            let mut c = comm(
+                &devices[(i % n_dev) as usize].id,
+                &format!("10.20.{}.{}", (i / 250) % 250, i % 250),
+                104,
+                "dicom",
+                u64::from(i) * 1000,
+                i64::from(i),
+            );
+            c.peer_device = Some(devices[((i * 7) % n_dev) as usize].id.clone());
+            c
+        })
+        .collect();
+    let findings: Vec<FindingRecord> = (0..n_find)
+        .map(|i| {
+            let d = (i.wrapping_mul(2_654_435_761) >> 7) % 1_800;
+            FindingRecord {
+                kind: "cleartext-phi".into(),
+                severity: "high".into(),
+                device: Some(devices[d as usize].id.clone()),
+                flow: u64::from(i),
+                title: format!(
+                    "Patient data sent unencrypted (HL7) from 10.20.{d}.119 to 10.10.0.20"
+                ),
+                detail: format!(
+                    "3 HL7 messages with patient data (ORU^R01 x3) over 10.20.{d}.119:{i} -> \
+                     10.10.0.20:2575 in cleartext; fields: PID-3, PID-5, PID-7"
+                ),
+            }
+        })
+        .collect();
+    let t0 = Instant::now();
+    let mut s = f.open();
+    let run = s.begin_run(&new_run(&["big.pcap"], 1)).unwrap();
+    let open = t0.elapsed();
+    let t = Instant::now();
+    for batch in devices.chunks(1000) {
+        s.save_devices(run, batch).unwrap();
+    }
+    let dev = t.elapsed();
+    let t = Instant::now();
+    let cs = s.save_communications(run, &comms).unwrap();
+    let com = t.elapsed();
+    let t = Instant::now();
+    let refs: Vec<FindingRef<'_>> = findings.iter().map(FindingRef::from).collect();
+    let saved = s.save_findings(run, &refs).unwrap();
+    let fin = t.elapsed();
+    let t = Instant::now();
+    s.finish_run(run, &RunTotals::default()).unwrap();
+    s.close().unwrap();
+    let close = t.elapsed();
+    let total = t0.elapsed();
+    assert_eq!((cs.saved, saved), (u64::from(n_comm), u64::from(n_find)));
+    let c = f.open().counts().unwrap();
+    assert_eq!(
+        (c.devices, c.communications, c.findings),
+        (u64::from(n_dev), u64::from(n_comm), u64::from(n_find))
+    );
+    eprintln!(
+        "perf ({:?}, an analysis run): open {open:.1?}, {n_dev} devices {dev:.1?}, \
+         {n_comm} communications {com:.1?}, {n_find} findings {fin:.1?}, finish and close \
+         {close:.1?}; total {total:.1?}",
+        f.kind,
     );
 }
 

@@ -1,0 +1,60 @@
+//! `MEDSENTRY_TIMINGS=1`: how long each phase of a command took, on stderr, for profiling a run.
+//! Durations and phase names only, never anything from the traffic.
+
+use std::time::{Duration, Instant};
+
+/// The phases of one piece of work (`analyze`, `persist`), each timed from the end of the one before.
+pub struct Phases {
+    what: &'static str,
+    on: bool,
+    start: Instant,
+    last: Instant,
+    done: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    /// Timing only when `MEDSENTRY_TIMINGS=1`; otherwise every call does nothing.
+    pub fn new(what: &'static str) -> Phases {
+        let now = Instant::now();
+        Phases {
+            what,
+            on: std::env::var_os("MEDSENTRY_TIMINGS").is_some_and(|v| v == "1"),
+            start: now,
+            last: now,
+            done: Vec::new(),
+        }
+    }
+
+    /// Ends phase `name`.
+    pub fn lap(&mut self, name: &'static str) {
+        if self.on {
+            let now = Instant::now();
+            self.done.push((name, now - self.last));
+            self.last = now;
+        }
+    }
+
+    /// A duration measured elsewhere (on another thread).
+    pub fn note(&mut self, name: &'static str, d: Duration) {
+        if self.on {
+            self.done.push((name, d));
+        }
+    }
+
+    /// One line: every phase and the total.
+    pub fn print(&self) {
+        if self.on {
+            let phases: Vec<String> = self
+                .done
+                .iter()
+                .map(|(name, d)| format!("{name} {:.3}s", d.as_secs_f64()))
+                .collect();
+            eprintln!(
+                "medsentry: timings: {} {} (total {:.3}s)",
+                self.what,
+                phases.join(", "),
+                self.start.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
