@@ -498,18 +498,6 @@ impl<'a> Value<'a> {
         Cow::Owned(self.text_capped(max))
     }
 
-    /// Appends [`Self::text_capped`] to `out` without allocating a `String` of its own.
-    pub fn push_text_capped(&self, out: &mut String, max: usize) {
-        let raw = cap(self.raw, max.saturating_mul(4));
-        let decoded = unescape(raw, &self.delimiters);
-        let text = lossy(cap(&decoded, max.saturating_add(4)));
-        let mut end = text.len().min(max);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        out.push_str(&text[..end]);
-    }
-
     fn split_nth(&self, sep: Option<u8>, n: usize) -> Option<Value<'a>> {
         let raw = match sep {
             Some(sep) => nth_piece(self.raw, sep, n)?,
