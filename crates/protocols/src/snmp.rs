@@ -586,18 +586,7 @@ fn text(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A BER element with a short- or long-form length as needed.
-    fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        match value.len() {
-            n @ 0..0x80 => out.push(n as u8),
-            n @ 0x80..0x100 => out.extend_from_slice(&[0x81, n as u8]),
-            n => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
-        }
-        out.extend_from_slice(value);
-        out
-    }
+    use testkit::ber::tlv;
 
     #[test]
     fn integers_are_twos_complement() {

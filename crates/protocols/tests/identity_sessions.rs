@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::rc::Rc;
+use testkit::ber::{oid, tlv, varbind};
 
 use capture::{Direction, EndReason, StreamConsumer, Timestamp};
 use protocols::detect::{App, PortMap};
@@ -70,38 +71,6 @@ fn value<'a>(facts: &'a [(About, &'static str, String)], field: &str) -> Option<
         .iter()
         .find(|(_, f, _)| *f == field)
         .map(|(_, _, v)| v.as_str())
-}
-
-/// A BER element with a short- or two-octet long-form length.
-fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    match value.len() {
-        n @ 0..0x80 => out.push(n as u8),
-        n @ 0x80..0x100 => out.extend_from_slice(&[0x81, n as u8]),
-        n => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
-    }
-    out.extend_from_slice(value);
-    out
-}
-
-/// An OID's BER contents (arcs below 2^21 are enough here).
-fn oid(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u32> = dotted.split('.').map(|a| a.parse().expect("arc")).collect();
-    let mut out = vec![(arcs[0] * 40 + arcs[1]) as u8];
-    for &arc in &arcs[2..] {
-        if arc >= 1 << 14 {
-            out.push(0x80 | (arc >> 14) as u8);
-        }
-        if arc >= 1 << 7 {
-            out.push(0x80 | ((arc >> 7) & 0x7f) as u8);
-        }
-        out.push((arc & 0x7f) as u8);
-    }
-    out
-}
-
-fn varbind(name: &str, value: Vec<u8>) -> Vec<u8> {
-    tlv(0x30, &[tlv(0x06, &oid(name)), value].concat())
 }
 
 /// A v1 (0) or v2c (1) message with request-id 7, no error, and these bindings.

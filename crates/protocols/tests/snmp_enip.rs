@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 use std::process::Command as Process;
+use testkit::ber::{oid, tlv, varbind};
 
 use capture::decode::{Decoded, Transport, decode};
 use capture::{CaptureReader, Direction, PipelineConfig};
@@ -99,38 +100,6 @@ fn corpus_file(corpus: &Path, rel: &str) -> std::path::PathBuf {
         path.display()
     );
     path
-}
-
-/// A BER element, with a short- or long-form length as needed.
-fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    match value.len() {
-        n @ 0..0x80 => out.push(n as u8),
-        n @ 0x80..0x100 => out.extend_from_slice(&[0x81, n as u8]),
-        n => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
-    }
-    out.extend_from_slice(value);
-    out
-}
-
-/// An OID's BER contents from its dotted text (arcs below 2^28 are enough here).
-fn oid(dotted: &str) -> Vec<u8> {
-    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().expect("arc")).collect();
-    let mut out = vec![(arcs[0] * 40 + arcs[1]) as u8];
-    for &arc in &arcs[2..] {
-        let mut groups = vec![(arc & 0x7f) as u8];
-        let mut rest = arc >> 7;
-        while rest > 0 {
-            groups.push((rest & 0x7f) as u8 | 0x80);
-            rest >>= 7;
-        }
-        out.extend(groups.iter().rev());
-    }
-    out
-}
-
-fn varbind(name: &str, value: Vec<u8>) -> Vec<u8> {
-    tlv(0x30, &[tlv(0x06, &oid(name)), value].concat())
 }
 
 /// A v1 or v2c message: version, community, and a PDU of the standard layout.

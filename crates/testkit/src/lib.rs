@@ -107,3 +107,39 @@ pub fn with_snaplen(pcap: &[u8], snaplen: usize) -> Vec<u8> {
     }
     out
 }
+
+/// BER encoding for tests that build SNMP messages by hand.
+pub mod ber {
+    /// A BER element, with a short- or long-form length (up to two octets) as needed.
+    pub fn tlv(tag: u8, value: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match value.len() {
+            n @ 0..0x80 => out.push(n as u8),
+            n @ 0x80..0x100 => out.extend_from_slice(&[0x81, n as u8]),
+            n => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// An OID's BER contents from its dotted text.
+    pub fn oid(dotted: &str) -> Vec<u8> {
+        let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().expect("arc")).collect();
+        let mut out = vec![(arcs[0] * 40 + arcs[1]) as u8];
+        for &arc in &arcs[2..] {
+            let mut groups = vec![(arc & 0x7f) as u8];
+            let mut rest = arc >> 7;
+            while rest > 0 {
+                groups.push((rest & 0x7f) as u8 | 0x80);
+                rest >>= 7;
+            }
+            out.extend(groups.iter().rev());
+        }
+        out
+    }
+
+    /// An SNMP variable binding: the OID `name` and an encoded value.
+    pub fn varbind(name: &str, value: Vec<u8>) -> Vec<u8> {
+        tlv(0x30, &[tlv(0x06, &oid(name)), value].concat())
+    }
+}
