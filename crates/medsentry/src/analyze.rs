@@ -77,8 +77,19 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
 
     let mut collector = Collector::new(ports, args.show_phi, args.max_rows);
     collector.rules = rules;
+    let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    // The database is written from the start, on its own thread: findings as the analysis finds
+    // them, the rest once the report is built.
+    let saver = args.db.as_deref().map(|db| {
+        let (saver, tap) = crate::persist::Saver::start(db, sources);
+        collector.findings_tap = Some(tap);
+        saver
+    });
     let mut timings = crate::timings::Phases::new("analyze");
-    let analysis = analyze(inputs, collector, &progress);
+    let mut analysis = analyze(inputs, collector, &progress);
+    if let Some(tap) = analysis.collector.findings_tap.take() {
+        tap.close();
+    }
     progress.finish_and_clear();
     timings.lap("analysis");
     for input in &analysis.inputs {
@@ -98,15 +109,11 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         args.show_phi,
     );
     timings.lap("report built");
-    // The database is written while the report is: two independent readers of the finished report,
-    // on two cores (persistence would otherwise add its whole time to the run).
-    let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
+    // The rest of the database is written while the report is: two independent readers of the
+    // finished report, on two cores.
     let saved = std::thread::scope(|scope| -> anyhow::Result<Option<String>> {
         let report = &report;
-        let saver = args
-            .db
-            .as_deref()
-            .map(|db| scope.spawn(|| crate::persist::save(db, report, &sources)));
+        let saver = saver.map(|saver| scope.spawn(|| saver.finish(report)));
         let written = write_report(args, report);
         timings.lap("report written");
         let saved = match saver {

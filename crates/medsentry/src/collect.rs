@@ -148,6 +148,8 @@ pub struct Collector {
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub counters: Counters,
     pub rules: inventory::Rules,
+    /// With `--db`: the database thread, which saves findings while the analysis runs.
+    pub findings_tap: Option<crate::persist::FindingsTap>,
 }
 
 /// Application-layer totals for the summary.
@@ -183,6 +185,7 @@ impl Collector {
                 .collect(),
             counters: Counters::default(),
             rules: inventory::Rules::builtin(),
+            findings_tap: None,
         }
     }
 }
@@ -240,7 +243,11 @@ impl FlowHandler for Collector {
             results,
         };
         for f in detect::flow_findings(&view, self.show_phi) {
-            self.findings.push(report::finding_out(&f));
+            let out = report::finding_out(f);
+            if let Some(tap) = &mut self.findings_tap {
+                tap.push(&out);
+            }
+            self.findings.push(out);
         }
         self.identity(&record, &session);
         self.flows.push(report::flow_out(&record, &session));

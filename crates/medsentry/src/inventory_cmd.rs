@@ -337,7 +337,8 @@ fn detail_json(d: &DeviceDetail) -> serde_json::Value {
             "run": c.run.0, "field": c.field, "old": c.old, "new": c.new,
         })).collect::<Vec<_>>(),
         "findings": d.findings.iter().map(|f| serde_json::json!({
-            "run": f.run.0, "kind": f.finding.kind, "severity": f.finding.severity, "title": f.finding.title,
+            "run": f.run.0, "flow": f.finding.flow, "address": f.finding.address, "kind": f.finding.kind,
+            "severity": f.finding.severity, "title": f.finding.title, "detail": f.finding.detail,
         })).collect::<Vec<_>>(),
     })
 }

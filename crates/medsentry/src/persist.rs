@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::mpsc::{SyncSender, sync_channel};
 
 use anyhow::Context;
-use store::{CommRecord, DeviceRecord, Direction, FindingRef, NewRun, RunTotals, Store};
+use store::{CommRecord, DeviceRecord, Direction, FindingRef, NewRun, RunId, RunTotals, Store};
 
-use crate::report::Report;
+use crate::report::{FindingOut, Report};
 use crate::timings::Phases;
 
 /// Devices saved per call: the store commits every [`store::DEVICES_PER_TRANSACTION`] of them, so a
@@ -14,9 +15,6 @@ use crate::timings::Phases;
 const BATCH: usize = 1000;
 /// Communication summaries per transaction.
 const COMMS_BATCH: usize = 50_000;
-/// Findings per transaction: bounds the write-ahead log a transaction grows (gen_big's 73,556
-/// findings are 20 MB in one); a commit costs an fsync and a checkpoint, so few and large.
-const FINDINGS_BATCH: usize = 100_000;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -40,79 +38,203 @@ struct CommSum {
     last_seen_ns: i64,
 }
 
-/// Saves the report's devices, their communications and the findings as one run; returns a line for
-/// the user.
-pub fn save(url: &str, report: &Report, sources: &[String]) -> anyhow::Result<String> {
-    std::thread::scope(|scope| {
-        // The communication and finding records are built beside the devices' transactions, while
-        // this thread mostly waits for SQLite.
-        let prepared = scope.spawn(|| {
-            let t = std::time::Instant::now();
-            let p = prepare(report);
-            (p, t.elapsed())
+/// Findings sent to the database thread at a time.
+const TAP_CHUNK: usize = 8192;
+/// Chunks queued for the database thread: past this the analysis waits for the database, so the
+/// findings in flight stay bounded (a few megabytes) however slow the database is.
+const TAP_CHUNKS_IN_FLIGHT: usize = 4;
+
+/// A finding as the database keeps it, copied from the report's row while the analysis runs.
+pub struct TapFinding {
+    kind: &'static str,
+    severity: &'static str,
+    flow: u64,
+    address: Box<str>,
+    title: Box<str>,
+    detail: Box<str>,
+}
+
+/// Where the analysis hands its findings to the database thread, in chunks.
+pub struct FindingsTap {
+    tx: SyncSender<Vec<TapFinding>>,
+    buf: Vec<TapFinding>,
+    /// The database thread stopped (its error is reported when it is joined): findings are dropped.
+    closed: bool,
+}
+
+impl FindingsTap {
+    pub fn push(&mut self, f: &FindingOut) {
+        if self.closed {
+            return;
+        }
+        self.buf.push(TapFinding {
+            kind: f.kind,
+            severity: f.severity,
+            flow: f.flow,
+            address: f.device.as_str().into(),
+            title: f.title.as_str().into(),
+            detail: f.detail.as_str().into(),
         });
-        let mut phases = Phases::new("persist");
-        let mut db = Store::open(url)?;
-        let run = db.begin_run(&NewRun {
-            started_ns: now_ns(),
-            tool: format!("medsentry {}", env!("CARGO_PKG_VERSION")),
-            sources: sources.to_vec(),
-        })?;
-        phases.lap("open");
-        let devices: Vec<DeviceRecord> = report.inventory.iter().map(DeviceRecord::from).collect();
-        let mut added = 0;
-        let mut changes = 0;
-        for batch in devices.chunks(BATCH) {
-            let stats = db.save_devices(run, batch)?;
-            added += stats.added;
-            changes += stats.changes;
+        if self.buf.len() >= TAP_CHUNK {
+            self.send();
         }
-        phases.lap("devices");
-        let (Prepared { comms, findings }, took) = prepared
-            .join()
-            .map_err(|_| anyhow::anyhow!("preparing the records to save failed unexpectedly"))?;
-        phases.lap("waiting for records");
-        phases.note("records built beside devices", took);
-        for batch in comms.chunks(COMMS_BATCH) {
-            db.save_communications(run, batch)?;
-        }
-        phases.lap("communications");
-        for batch in findings.chunks(FINDINGS_BATCH) {
-            db.save_findings(run, batch)?;
-        }
-        phases.lap("findings");
+    }
 
-        let s = &report.summary;
-        db.finish_run(
-            run,
-            &RunTotals {
-                finished_ns: now_ns(),
-                packets: s.packets,
-                bytes: s.bytes,
-                first_packet_ns: report.flows.iter().map(|f| f.first_seen.0).min(),
-                last_packet_ns: report.flows.iter().map(|f| f.last_seen.0).max(),
-            },
-        )
-        .context("finishing the run")?;
-        let name = db.name().to_string();
-        db.close()?;
-        phases.lap("finish");
-        phases.print();
-        Ok(format!(
-            "saved run {run} to {name}: {} devices ({added} new, {changes} changes), {} findings",
-            devices.len(),
-            findings.len()
-        ))
-    })
+    fn send(&mut self) {
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(TAP_CHUNK));
+        self.closed |= self.tx.send(chunk).is_err();
+    }
+
+    /// Sends what is buffered and closes the tap: the database thread saves it and stops waiting.
+    pub fn close(mut self) {
+        if !self.closed && !self.buf.is_empty() {
+            self.send();
+        }
+    }
 }
 
-/// What is saved after the devices, borrowing from the report.
-struct Prepared<'r> {
+/// The database side of `analyze --db`, on its own thread from the start of the analysis: it opens
+/// the store and begins the run, then saves findings as the analysis hands them over (on the core
+/// the analysis leaves idle); [`Saver::finish`] adds the devices, their addresses and communications
+/// once the report is built.
+pub struct Saver {
+    early: std::thread::JoinHandle<anyhow::Result<Early>>,
+}
+
+/// What the database thread did while the analysis ran.
+struct Early {
+    db: Store,
+    run: RunId,
+    findings: u64,
+    phases: Phases,
+}
+
+impl Saver {
+    /// Starts the database thread for `url`; the analysis feeds it through the returned tap.
+    pub fn start(url: &str, sources: Vec<String>) -> (Saver, FindingsTap) {
+        let (tx, rx) = sync_channel::<Vec<TapFinding>>(TAP_CHUNKS_IN_FLIGHT);
+        let url = url.to_string();
+        let early = std::thread::spawn(move || -> anyhow::Result<Early> {
+            let mut phases = Phases::new("persist");
+            let mut db = Store::open(&url)?;
+            let run = db.begin_run(&NewRun {
+                started_ns: now_ns(),
+                tool: format!("medsentry {}", env!("CARGO_PKG_VERSION")),
+                sources,
+            })?;
+            phases.lap("open");
+            let mut findings = 0;
+            // Until the tap closes: one transaction per chunk, each one the analysis cannot lose.
+            for chunk in rx {
+                let refs: Vec<FindingRef<'_>> = chunk
+                    .iter()
+                    .map(|f| FindingRef {
+                        kind: f.kind,
+                        severity: f.severity,
+                        address: Some(&f.address),
+                        flow: f.flow,
+                        title: &f.title,
+                        detail: &f.detail,
+                    })
+                    .collect();
+                findings += db.save_findings(run, &refs)?;
+            }
+            phases.lap("findings, during the analysis");
+            Ok(Early {
+                db,
+                run,
+                findings,
+                phases,
+            })
+        });
+        let tap = FindingsTap {
+            tx,
+            buf: Vec::with_capacity(TAP_CHUNK),
+            closed: false,
+        };
+        (Saver { early }, tap)
+    }
+
+    /// Saves the report's devices, which device had each address, and their communications, and
+    /// finishes the run; returns a line for the user. The tap must be closed first.
+    pub fn finish(self, report: &Report) -> anyhow::Result<String> {
+        std::thread::scope(|scope| {
+            // The communication records are built beside the devices' transactions, while this
+            // thread mostly waits for the database.
+            let prepared = scope.spawn(|| {
+                let t = std::time::Instant::now();
+                let p = prepare(report);
+                (p, t.elapsed())
+            });
+            let Early {
+                mut db,
+                run,
+                findings,
+                mut phases,
+            } = self
+                .early
+                .join()
+                .map_err(|_| anyhow::anyhow!("the database writer stopped unexpectedly"))??;
+            phases.lap("waiting for the analysis");
+            let devices: Vec<DeviceRecord> =
+                report.inventory.iter().map(DeviceRecord::from).collect();
+            let mut added = 0;
+            let mut changes = 0;
+            for batch in devices.chunks(BATCH) {
+                let stats = db.save_devices(run, batch)?;
+                added += stats.added;
+                changes += stats.changes;
+            }
+            phases.lap("devices");
+            let (Prepared { comms, owners }, took) = prepared.join().map_err(|_| {
+                anyhow::anyhow!("preparing the records to save failed unexpectedly")
+            })?;
+            phases.lap("waiting for records");
+            phases.note("records built beside devices", took);
+            let owners: Vec<(&str, &str)> = owners
+                .iter()
+                .map(|(address, d)| (address.as_str(), report.inventory[*d].id.as_str()))
+                .collect();
+            db.save_address_owners(run, &owners)?;
+            phases.lap("addresses");
+            for batch in comms.chunks(COMMS_BATCH) {
+                db.save_communications(run, batch)?;
+            }
+            phases.lap("communications");
+
+            let s = &report.summary;
+            db.finish_run(
+                run,
+                &RunTotals {
+                    finished_ns: now_ns(),
+                    packets: s.packets,
+                    bytes: s.bytes,
+                    first_packet_ns: report.flows.iter().map(|f| f.first_seen.0).min(),
+                    last_packet_ns: report.flows.iter().map(|f| f.last_seen.0).max(),
+                },
+            )
+            .context("finishing the run")?;
+            let name = db.name().to_string();
+            db.close()?;
+            phases.lap("finish");
+            phases.print();
+            Ok(format!(
+                "saved run {run} to {name}: {} devices ({added} new, {changes} changes), \
+                 {findings} findings",
+                devices.len(),
+            ))
+        })
+    }
+}
+
+/// What is saved after the devices.
+struct Prepared {
     comms: Vec<CommRecord>,
-    findings: Vec<FindingRef<'r>>,
+    /// Each address of a device, as the report prints addresses, with the device's index.
+    owners: Vec<(String, usize)>,
 }
 
-fn prepare(report: &Report) -> Prepared<'_> {
+fn prepare(report: &Report) -> Prepared {
     // Which device each address belongs to (the last one listed, should two share it).
     let inventory = &report.inventory;
     let mut owner: FastMap<IpAddr, usize> = FastMap::default();
@@ -185,22 +307,7 @@ fn prepare(report: &Report) -> Prepared<'_> {
             ))
     });
 
-    // A finding names its device by address, as the report prints it.
-    let by_address: FastMap<String, usize> =
-        owner.iter().map(|(ip, &d)| (ip.to_string(), d)).collect();
-    let findings = report
-        .findings
-        .iter()
-        .map(|f| FindingRef {
-            kind: f.kind,
-            severity: f.severity,
-            device: by_address
-                .get(&f.device[..])
-                .map(|&d| inventory[d].id.as_str()),
-            flow: f.flow,
-            title: &f.title[..],
-            detail: &f.detail[..],
-        })
-        .collect();
-    Prepared { comms, findings }
+    // Findings name addresses as the report prints them; these say which device had each.
+    let owners = owner.iter().map(|(ip, &d)| (ip.to_string(), d)).collect();
+    Prepared { comms, owners }
 }

@@ -767,15 +767,15 @@ pub fn dicom_out(flow: u64, a: &Association, show_phi: bool, lists: &mut UidList
     }
 }
 
-pub fn finding_out(f: &Finding) -> FindingOut {
+pub fn finding_out(f: Finding) -> FindingOut {
     FindingOut {
         kind: f.kind,
         severity: f.severity.as_str(),
         flow: f.flow,
         device: f.device.to_string(),
-        title: f.title.clone(),
-        detail: f.detail.clone(),
-        phi_fields: f.phi_fields.clone(),
-        usernames: f.usernames.clone(),
+        title: f.title,
+        detail: f.detail,
+        phi_fields: f.phi_fields,
+        usernames: f.usernames,
     }
 }

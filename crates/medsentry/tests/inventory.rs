@@ -108,6 +108,27 @@ fn the_inventory_persists_merges_and_reads_back() {
         "says why: {category}"
     );
     assert!(!shown["communications"].as_array().unwrap().is_empty());
+    // Findings were saved while the capture was read, naming addresses; a device shows those of its
+    // addresses in each run.
+    let report: Value = serde_json::from_slice(&first.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "cleartext-phi")
+        .expect("the synthesised hospital sends patient data in cleartext");
+    let address = finding["device"].as_str().unwrap();
+    let owner: Value = serde_json::from_slice(
+        &ok(&["inventory", "--db", db, "show", address, "--format", "json"]).stdout,
+    )
+    .unwrap();
+    let stored = owner["findings"].as_array().unwrap();
+    assert!(
+        stored.iter().any(|f| f["run"] == 1
+            && f["title"] == finding["title"]
+            && f["flow"] == finding["flow"]),
+        "{address}: {stored:?}"
+    );
     // By MAC or by address too.
     let mac = pacs["mac"].as_str().unwrap();
     let by_mac: Value = serde_json::from_slice(

@@ -29,6 +29,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "knowledge_cmms",
         include_str!("../migrations/sqlite/0002_knowledge_cmms.sql"),
     ),
+    (
+        3,
+        "findings_by_address",
+        include_str!("../migrations/sqlite/0003_findings_by_address.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -41,10 +46,15 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "knowledge_cmms",
         include_str!("../migrations/postgres/0002_knowledge_cmms.sql"),
     ),
+    (
+        3,
+        "findings_by_address",
+        include_str!("../migrations/postgres/0003_findings_by_address.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// Rows per `UNNEST` insert on PostgreSQL: bounds the size of one message.
 const PG_ROWS_PER_STATEMENT: usize = 20_000;

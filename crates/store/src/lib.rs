@@ -160,8 +160,9 @@ pub struct CommRecord {
 pub struct FindingRecord {
     pub kind: String,
     pub severity: String,
-    /// The device it is about, when known.
-    pub device: Option<String>,
+    /// The address it is about, as the report names it; [`Store::save_address_owners`] says which
+    /// device had it in the run.
+    pub address: Option<String>,
     /// The flow id within its run.
     pub flow: u64,
     pub title: String,
@@ -174,8 +175,8 @@ pub struct FindingRecord {
 pub struct FindingRef<'a> {
     pub kind: &'a str,
     pub severity: &'a str,
-    /// The device it is about, when known.
-    pub device: Option<&'a str>,
+    /// The address it is about, as the report names it.
+    pub address: Option<&'a str>,
     /// The flow id within its run.
     pub flow: u64,
     pub title: &'a str,
@@ -187,7 +188,7 @@ impl<'a> From<&'a FindingRecord> for FindingRef<'a> {
         FindingRef {
             kind: &f.kind,
             severity: &f.severity,
-            device: f.device.as_deref(),
+            address: f.address.as_deref(),
             flow: f.flow,
             title: &f.title,
             detail: &f.detail,
@@ -303,6 +304,8 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFinding {
     pub run: RunId,
+    /// The device that had the finding's address in its run.
+    pub device: String,
     pub finding: FindingRecord,
 }
 
@@ -533,7 +536,21 @@ impl Store {
         })
     }
 
-    /// Saves findings in one transaction (all of them new: a finding belongs to its run).
+    /// Records which device had each address during the run (`(address, device)` pairs; a later pair
+    /// for the same address replaces an earlier one): a device's findings are those of its addresses.
+    /// One transaction.
+    pub fn save_address_owners(
+        &mut self,
+        run: RunId,
+        owners: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
+        self.run("saving address owners", async |c| {
+            write::save_address_owners(c, run, owners).await
+        })
+    }
+
+    /// Saves findings in one transaction (all of them new: a finding belongs to its run). They can
+    /// be saved before the run's devices: they name addresses, not devices.
     pub fn save_findings(
         &mut self,
         run: RunId,

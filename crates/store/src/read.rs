@@ -307,10 +307,12 @@ pub(crate) async fn details(c: &mut Conn, ids: &[String]) -> R<Vec<DeviceDetail>
             });
         }
     }
+    // A device's findings: those of the addresses each run mapped to it.
     for r in latest_per_device(
         c,
-        "device, run, kind, severity, flow, title, detail",
-        "findings",
+        "device, run, kind, severity, flow, title, detail, address",
+        "(SELECT a.device, f.* FROM run_addresses a \
+         JOIN findings f ON f.run = a.run AND f.address = a.address)",
         "id DESC",
         &ids,
     )
@@ -319,10 +321,11 @@ pub(crate) async fn details(c: &mut Conn, ids: &[String]) -> R<Vec<DeviceDetail>
         if let Some(i) = slot(&r)? {
             out[i].findings.push(StoredFinding {
                 run: RunId(r.i64(1)?),
+                device: r.text(0)?,
                 finding: FindingRecord {
                     kind: r.text(2)?,
                     severity: r.text(3)?,
-                    device: Some(r.text(0)?),
+                    address: r.opt_text(7)?,
                     flow: count(r.i64(4)?),
                     title: r.text(5)?,
                     detail: r.text(6)?,

@@ -517,6 +517,38 @@ pub(crate) async fn save_communications(
     .await
 }
 
+/// One transaction; see [`crate::Store::save_address_owners`].
+pub(crate) async fn save_address_owners(
+    conn: &mut Conn,
+    run: RunId,
+    owners: &[(&str, &str)],
+) -> Result<(), Error> {
+    in_write(conn, async |c| {
+        count_in_run(c, run, 0, 0, 0, 0, 0).await?;
+        // Last pair wins, as the doc says: one row per address in the statement, so that an upsert
+        // never meets its own row twice (PostgreSQL refuses that).
+        let mut last: HashMap<&str, &str> = HashMap::with_capacity(owners.len());
+        for &(address, device) in owners {
+            last.insert(address, device);
+        }
+        let mut pairs: Vec<(&str, &str)> = last.into_iter().collect();
+        pairs.sort_unstable();
+        let mut vals = Vec::with_capacity(pairs.len() * 3);
+        for (address, device) in pairs {
+            vals.extend([Val::I(run.0), Val::T(address), Val::T(device)]);
+        }
+        insert_rows(
+            c,
+            "INSERT INTO run_addresses (run, address, device)",
+            "ON CONFLICT (run, address) DO UPDATE SET device = excluded.device",
+            3,
+            &vals,
+        )
+        .await
+    })
+    .await
+}
+
 /// One transaction. Findings are always new rows (each belongs to its run): plain inserts. The one
 /// key they carry, their run, is checked first (`count_in_run` fails for a run that does not
 /// exist), so SQLite need not check it row by row; and `OR FAIL` rather than the default `ABORT`
@@ -529,10 +561,10 @@ pub(crate) async fn save_findings(
 ) -> Result<u64, Error> {
     let head = match conn.backend() {
         Backend::Sqlite => {
-            "INSERT OR FAIL INTO findings (run, kind, severity, device, flow, title, detail)"
+            "INSERT OR FAIL INTO findings (run, kind, severity, address, flow, title, detail)"
         }
         Backend::Postgres => {
-            "INSERT INTO findings (run, kind, severity, device, flow, title, detail)"
+            "INSERT INTO findings (run, kind, severity, address, flow, title, detail)"
         }
     };
     in_keyed_write(conn, async |c| {
@@ -548,7 +580,7 @@ pub(crate) async fn save_findings(
                     Val::I(run.0),
                     Val::T(f.kind),
                     Val::T(f.severity),
-                    Val::OT(f.device.filter(|d| !d.is_empty())),
+                    Val::OT(f.address.filter(|a| !a.is_empty())),
                     Val::I(db_int(f.flow)),
                     Val::T(f.title),
                     Val::T(f.detail),

@@ -170,6 +170,7 @@ both!(
     performance_an_analysis_run,
     knowledge_documents_and_cmms_assets,
     a_version_1_database_is_upgraded,
+    a_version_2_database_keeps_its_findings,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -331,11 +332,12 @@ fn save_list_show_count(f: &Fixture) {
         )
         .unwrap();
     assert_eq!((cs.saved, cs.skipped), (2, 1));
+    // Findings name addresses; the run says which device had each address.
     let findings = [
         FindingRecord {
             kind: "cleartext-phi".into(),
             severity: "high".into(),
-            device: Some(d0.clone()),
+            address: Some(devices[0].ips[0].clone()),
             flow: 7,
             title: "patient data in cleartext".into(),
             detail: "PID-5 x3".into(),
@@ -343,7 +345,7 @@ fn save_list_show_count(f: &Fixture) {
         FindingRecord {
             kind: "insecure-protocol".into(),
             severity: "medium".into(),
-            device: None,
+            address: Some("203.0.113.9".into()),
             flow: 8,
             title: "telnet".into(),
             detail: String::new(),
@@ -351,6 +353,15 @@ fn save_list_show_count(f: &Fixture) {
     ];
     let refs: Vec<FindingRef<'_>> = findings.iter().map(FindingRef::from).collect();
     assert_eq!(s.save_findings(run, &refs).unwrap(), 2);
+    s.save_address_owners(
+        run,
+        &[
+            (&devices[0].ips[0], &devices[1].id),
+            (&devices[0].ips[0], d0),
+            (&devices[0].ips[1], d0),
+        ],
+    )
+    .unwrap();
     s.finish_run(
         run,
         &RunTotals {
@@ -437,8 +448,16 @@ fn save_list_show_count(f: &Fixture) {
         d.communications[0].peer_device.as_deref(),
         Some(devices[4].id.as_str())
     );
-    assert_eq!(d.findings.len(), 1);
+    assert_eq!(d.findings.len(), 1, "the later owner of the address wins");
     assert_eq!(d.findings[0].finding, findings[0]);
+    assert_eq!((&d.findings[0].device, d.findings[0].run), (d0, run));
+    assert!(
+        s.device(&devices[1].id)
+            .unwrap()
+            .unwrap()
+            .findings
+            .is_empty()
+    );
     assert!(d.changes.is_empty());
     let mac = devices[7]
         .mac
@@ -1027,7 +1046,7 @@ fn performance_an_analysis_run(f: &Fixture) {
             FindingRecord {
                 kind: "cleartext-phi".into(),
                 severity: "high".into(),
-                device: Some(devices[d as usize].id.clone()),
+                address: Some(format!("10.20.{d}.119")),
                 flow: u64::from(i),
                 title: format!(
                     "Patient data sent unencrypted (HL7) from 10.20.{d}.119 to 10.10.0.20"
@@ -1054,6 +1073,11 @@ fn performance_an_analysis_run(f: &Fixture) {
     let t = Instant::now();
     let refs: Vec<FindingRef<'_>> = findings.iter().map(FindingRef::from).collect();
     let saved = s.save_findings(run, &refs).unwrap();
+    let owners: Vec<(String, &str)> = (0..1_800)
+        .map(|d| (format!("10.20.{d}.119"), devices[d].id.as_str()))
+        .collect();
+    let owners: Vec<(&str, &str)> = owners.iter().map(|(a, d)| (a.as_str(), *d)).collect();
+    s.save_address_owners(run, &owners).unwrap();
     let fin = t.elapsed();
     let t = Instant::now();
     s.finish_run(run, &RunTotals::default()).unwrap();
@@ -1151,12 +1175,23 @@ fn knowledge_documents_and_cmms_assets(f: &Fixture) {
     assert_eq!(got[1], asset("A2", "Spectrum IQ", 3));
 }
 
+/// Undoes migration 3: findings name their device again, as version 2 wrote them.
+fn back_to_version_2(f: &Fixture) {
+    f.exec("DROP TABLE run_addresses");
+    f.exec("DROP INDEX findings_by_address");
+    f.exec("ALTER TABLE findings DROP COLUMN address");
+    f.exec("ALTER TABLE findings ADD COLUMN device TEXT");
+    f.exec("CREATE INDEX findings_by_device ON findings (device, id)");
+    f.exec("DELETE FROM _sqlx_migrations WHERE version = 3");
+}
+
 fn a_version_1_database_is_upgraded(f: &Fixture) {
     let mut s = f.open();
     let run = s.begin_run(&new_run(&["a.pcap"], 1)).unwrap();
     s.save_devices(run, &[synth(1, "a0b0", 10)]).unwrap();
     s.close().unwrap();
     // Back to what a version-1 medsentry left.
+    back_to_version_2(f);
     f.exec("DROP TABLE kb_documents");
     f.exec("DROP TABLE cmms_assets");
     f.exec("DELETE FROM _sqlx_migrations WHERE version = 2");
@@ -1164,4 +1199,33 @@ fn a_version_1_database_is_upgraded(f: &Fixture) {
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(s.counts().unwrap().devices, 1);
     assert!(s.kb_documents().unwrap().is_empty());
+}
+
+/// Version 2 saved a finding with its device; after the upgrade the device still shows it.
+fn a_version_2_database_keeps_its_findings(f: &Fixture) {
+    let mut s = f.open();
+    let run = s.begin_run(&new_run(&["a.pcap"], 1)).unwrap();
+    let dev = synth(1, "a0b0", 10);
+    s.save_devices(run, std::slice::from_ref(&dev)).unwrap();
+    s.finish_run(run, &RunTotals::default()).unwrap();
+    s.close().unwrap();
+    back_to_version_2(f);
+    f.exec(&format!(
+        "INSERT INTO findings (run, kind, severity, device, flow, title, detail) \
+         VALUES ({}, 'insecure-protocol', 'medium', '{}', 3, 'telnet', 'login seen')",
+        run.0, dev.id
+    ));
+    let mut s = f.open();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let d = s.device(&dev.id).unwrap().unwrap();
+    assert_eq!(d.findings.len(), 1);
+    let got = &d.findings[0];
+    assert_eq!((got.run, got.device.as_str()), (run, dev.id.as_str()));
+    assert_eq!(got.finding.title, "telnet");
+    assert_eq!(
+        got.finding.address.as_deref(),
+        Some(dev.id.as_str()),
+        "the device id stands in for the address it did not record"
+    );
+    assert_eq!(s.counts().unwrap().findings, 1);
 }
