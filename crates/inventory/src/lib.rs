@@ -20,6 +20,9 @@ pub use rules::Rules;
 /// strings that could be crafted to collide: foldhash is seeded per process anyway).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// An address and the source MAC it was seen with (`None`: without a MAC, or a group MAC).
+type Sighting = (IpAddr, Option<[u8; 6]>);
+
 /// Who an observation is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Subject {
@@ -66,6 +69,9 @@ impl SubjectFacts {
 #[derive(Debug, Default)]
 pub struct Inventory {
     facts: FastMap<Subject, SubjectFacts>,
+    /// Each (address, source MAC) pair seen, with its first and last time: one look-up per flow end
+    /// (two a flow), expanded into the maps below by [`Inventory::finish`].
+    sightings: FastMap<Sighting, (i64, i64)>,
     /// Addresses each MAC carried (as source), and the MACs each address came from.
     mac_ips: FastMap<[u8; 6], BTreeSet<IpAddr>>,
     ip_macs: FastMap<IpAddr, BTreeSet<[u8; 6]>>,
@@ -156,6 +162,28 @@ impl Inventory {
 
     /// A frame from `ip` carried `mac` as its source (or `None` on links without MACs).
     pub fn saw(&mut self, ts_ns: i64, ip: IpAddr, mac: Option<[u8; 6]>) {
+        let (first, last) = self
+            .sightings
+            .entry((ip, mac.filter(unicast)))
+            .or_insert((ts_ns, ts_ns));
+        *first = (*first).min(ts_ns);
+        *last = (*last).max(ts_ns);
+    }
+
+    /// The sightings into addresses per MAC, MACs per address and times per subject, in the order
+    /// they were first seen (the caps keep the earliest).
+    fn expand_sightings(&mut self) {
+        let mut pairs: Vec<_> = std::mem::take(&mut self.sightings).into_iter().collect();
+        pairs.sort_unstable_by_key(|&((ip, mac), (first, last))| (first, last, ip, mac));
+        for ((ip, mac), (first, last)) in pairs {
+            self.expand_sighting(first, ip, mac);
+            if last != first {
+                self.expand_sighting(last, ip, mac);
+            }
+        }
+    }
+
+    fn expand_sighting(&mut self, ts_ns: i64, ip: IpAddr, mac: Option<[u8; 6]>) {
         if !is_host(&ip) {
             if let Some(m) = mac.filter(unicast) {
                 self.facts.entry(Subject::Mac(m)).or_default().touch(ts_ns);
@@ -245,9 +273,11 @@ impl Inventory {
     }
 
     /// Decides identity and fields.
-    pub fn finish(self, rules: &Rules) -> Vec<Device> {
+    pub fn finish(mut self, rules: &Rules) -> Vec<Device> {
+        self.expand_sightings();
         let Inventory {
             mut facts,
+            sightings: _,
             mac_ips,
             ip_macs,
             mut leases,

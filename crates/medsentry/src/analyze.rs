@@ -77,6 +77,9 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
 
     let mut collector = Collector::new(ports, args.show_phi, args.max_rows);
     collector.rules = rules;
+    if args.no_inventory {
+        collector.skip_inventory();
+    }
     let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     // The database is written from the start, on its own thread: findings as the analysis finds
     // them, the rest once the report is built.

@@ -262,6 +262,11 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     pub max_rows: usize,
 
+    /// Skip device identification: `devices[]` stays empty and no device is saved. For a quick
+    /// protocol and findings check, and to measure what identification costs.
+    #[arg(long)]
+    pub no_inventory: bool,
+
     /// Include patient data values (ids, names, birth dates) in the report, for an investigator.
     /// Without it the report names the fields that carried patient data, never their values.
     #[arg(long)]

@@ -19,6 +19,8 @@ use crate::report::{self, DicomOut, FindingOut, FlowOut, Hl7Out};
 #[derive(Default)]
 pub struct EventRows {
     show_phi: bool,
+    /// Whether evidence feeds the inventory (`analyze --no-inventory` turns it off).
+    identify: bool,
     max_rows: usize,
     /// Messages counted but not listed because `hl7_messages[]` reached `--max-rows`.
     pub hl7_omitted: u64,
@@ -69,6 +71,9 @@ fn subject(about: &About) -> Option<Subject> {
 
 impl EventSink for EventRows {
     fn identity(&mut self, fact: IdentityFact) {
+        if !self.identify {
+            return;
+        }
         if let Some(s) = subject(&fact.about) {
             self.inventory
                 .observe(fact.ts.0, s, fact.field, &fact.value);
@@ -76,14 +81,45 @@ impl EventSink for EventRows {
     }
 
     fn lease(&mut self, ts: capture::Timestamp, mac: [u8; 6], ip: std::net::IpAddr) {
-        self.inventory.lease(ts.0, mac, ip);
+        if self.identify {
+            self.inventory.lease(ts.0, mac, ip);
+        }
     }
 
     fn dhcpv6_lease(&mut self, ts: capture::Timestamp, mac: [u8; 6], ip: std::net::IpAddr) {
-        self.inventory.duid_lease(ts.0, mac, ip);
+        if self.identify {
+            self.inventory.duid_lease(ts.0, mac, ip);
+        }
     }
 
     fn hl7(&mut self, flow: u64, record: Hl7Record<'_>, message: &hl7::Message<'_>) {
+        if self.identify {
+            self.hl7_identity(flow, &record, message);
+        }
+        match self.hl7_by_type.get_mut(&*record.summary.message_type) {
+            Some(n) => *n += 1,
+            None => {
+                self.hl7_by_type
+                    .insert(record.summary.message_type.to_string(), 1);
+            }
+        }
+        if self.hl7.len() >= self.max_rows {
+            // The counts stay exact; only the per-message rows stop, so memory stays bounded.
+            self.hl7_omitted += 1;
+            return;
+        }
+        self.hl7.push(report::hl7_out(
+            flow,
+            record,
+            self.show_phi,
+            &mut self.interner,
+        ));
+    }
+}
+
+impl EventRows {
+    /// What an HL7 message says about its sender: kept per flow direction until the flow ends.
+    fn hl7_identity(&mut self, flow: u64, record: &Hl7Record<'_>, message: &hl7::Message<'_>) {
         let m = &record.summary;
         let id = self.hl7_identity.entry(flow).or_default();
         id.add(
@@ -114,24 +150,6 @@ impl EventSink for EventRows {
             ""
         };
         id.add(record.dir, "hl7.role", role);
-        match self.hl7_by_type.get_mut(&*record.summary.message_type) {
-            Some(n) => *n += 1,
-            None => {
-                self.hl7_by_type
-                    .insert(record.summary.message_type.to_string(), 1);
-            }
-        }
-        if self.hl7.len() >= self.max_rows {
-            // The counts stay exact; only the per-message rows stop, so memory stays bounded.
-            self.hl7_omitted += 1;
-            return;
-        }
-        self.hl7.push(report::hl7_out(
-            flow,
-            record,
-            self.show_phi,
-            &mut self.interner,
-        ));
     }
 }
 
@@ -171,6 +189,7 @@ impl Collector {
             show_phi,
             events: Rc::new(RefCell::new(EventRows {
                 show_phi,
+                identify: true,
                 max_rows,
                 ..EventRows::default()
             })),
@@ -187,6 +206,12 @@ impl Collector {
             rules: inventory::Rules::builtin(),
             findings_tap: None,
         }
+    }
+
+    /// No device identification (`analyze --no-inventory`): evidence is not collected, so the
+    /// report lists no devices.
+    pub fn skip_inventory(&mut self) {
+        self.events.borrow_mut().identify = false;
     }
 }
 
@@ -249,7 +274,9 @@ impl FlowHandler for Collector {
             }
             self.findings.push(out);
         }
-        self.identity(&record, &session);
+        if self.events.borrow().identify {
+            self.identity(&record, &session);
+        }
         self.flows.push(report::flow_out(&record, &session));
     }
 }

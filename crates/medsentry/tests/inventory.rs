@@ -273,3 +273,33 @@ fn list_len(db: &str) -> usize {
     }
     list.len()
 }
+
+/// `--no-inventory` drops identification and nothing else: no devices, the same flows, messages,
+/// associations and findings; with `--db` the findings are saved and no device is.
+#[test]
+fn no_inventory_skips_identification_only() {
+    let s = Scratch::new("inventory-skip");
+    let cap = s.path("n.pcap");
+    let truth = synth(&cap, 1, "none");
+    assert!(!truth["devices"].as_array().unwrap().is_empty());
+    let cap = cap.to_str().unwrap();
+    let report = |extra: &[&str]| -> Value {
+        let mut args = vec!["analyze", cap, "--format", "json"];
+        args.extend_from_slice(extra);
+        serde_json::from_slice(&ok(&args).stdout).unwrap()
+    };
+    let full = report(&[]);
+    let db = s.path("n.db");
+    let db = db.to_str().unwrap();
+    let bare = report(&["--no-inventory", "--db", db]);
+    assert!(!full["devices"].as_array().unwrap().is_empty());
+    assert_eq!(bare["devices"].as_array().unwrap().len(), 0);
+    for key in ["flows", "hl7_messages", "dicom_associations", "findings"] {
+        assert_eq!(full[key], bare[key], "{key}");
+    }
+    assert!(!full["findings"].as_array().unwrap().is_empty());
+    let list: Value =
+        serde_json::from_slice(&ok(&["inventory", "--db", db, "list", "--format", "json"]).stdout)
+            .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 0);
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# What identification and persistence add to `analyze` (issue 5): the same binary on the same capture,
+# three ways, alternating round by round so that a noisy machine affects all three alike:
+#   bare   analyze FILE --no-inventory          (flows, reassembly, HL7, DICOM, findings)
+#   ident  analyze FILE                         (+ device identification)
+#   db     analyze FILE --db NEW.db             (+ identification + persistence, a fresh SQLite file)
+#
+#   scripts/bench-inventory-cost.sh FILE [ROUNDS] [BIN]
+#
+# ROUNDS defaults to 7, BIN to target/release/medsentry. The report goes to /dev/null, the database
+# to a temporary folder. Prints each round's wall times and the medians, with the increase over bare.
+set -euo pipefail
+FILE=$(realpath "$1")
+ROUNDS=${2:-7}
+BIN=$(realpath "${3:-target/release/medsentry}")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+wall() { # wall-clock seconds of one run of medsentry with the given arguments
+    /usr/bin/time -f "%e" -o "$T/time" "$BIN" analyze "$FILE" --format json --no-progress "$@" \
+        > /dev/null 2> "$T/err" || { cat "$T/err" >&2; exit 1; }
+    cat "$T/time"
+}
+
+echo "round bare ident db"
+for r in $(seq "$ROUNDS"); do
+    bare=$(wall --no-inventory)
+    ident=$(wall)
+    rm -f "$T"/r.db*
+    db=$(wall --db "$T/r.db")
+    echo "$r $bare $ident $db"
+done | tee "$T/rounds"
+python3 - "$T/rounds" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]).read().splitlines()]
+med = [statistics.median(float(r[i]) for r in rows) for i in (1, 2, 3)]
+print("median bare %.2f s, ident %.2f s (%+.0f%%), db %.2f s (%+.0f%%)" % (
+    med[0], med[1], 100 * (med[1] / med[0] - 1), med[2], 100 * (med[2] / med[0] - 1)))
+PY
