@@ -82,15 +82,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     }
     let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     // The database is written from the start, on its own thread: findings as the analysis finds
-    // them, the rest once the report is built.
+    // them, flows summed as they end, the rest once the report is built.
     let saver = args.db.as_deref().map(|db| {
         let (saver, tap) = crate::persist::Saver::start(db, sources);
-        collector.findings_tap = Some(tap);
+        collector.db_tap = Some(tap);
         saver
     });
     let mut timings = crate::timings::Phases::new("analyze");
     let mut analysis = analyze(inputs, collector, &progress);
-    if let Some(tap) = analysis.collector.findings_tap.take() {
+    if let Some(tap) = analysis.collector.db_tap.take() {
         tap.close();
     }
     progress.finish_and_clear();

@@ -166,8 +166,8 @@ pub struct Collector {
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub counters: Counters,
     pub rules: inventory::Rules,
-    /// With `--db`: the database thread, which saves findings while the analysis runs.
-    pub findings_tap: Option<crate::persist::FindingsTap>,
+    /// With `--db`: the database thread, which saves findings and sums flows while the analysis runs.
+    pub db_tap: Option<crate::persist::Tap>,
 }
 
 /// Application-layer totals for the summary.
@@ -204,7 +204,7 @@ impl Collector {
                 .collect(),
             counters: Counters::default(),
             rules: inventory::Rules::builtin(),
-            findings_tap: None,
+            db_tap: None,
         }
     }
 
@@ -269,15 +269,19 @@ impl FlowHandler for Collector {
         };
         for f in detect::flow_findings(&view, self.show_phi) {
             let out = report::finding_out(f);
-            if let Some(tap) = &mut self.findings_tap {
-                tap.push(&out);
+            if let Some(tap) = &mut self.db_tap {
+                tap.finding(&out);
             }
             self.findings.push(out);
         }
         if self.events.borrow().identify {
             self.identity(&record, &session);
         }
-        self.flows.push(report::flow_out(&record, &session));
+        let flow = report::flow_out(&record, &session);
+        if let Some(tap) = &mut self.db_tap {
+            tap.flow(&flow);
+        }
+        self.flows.push(flow);
     }
 }
 

@@ -1,5 +1,6 @@
 //! `analyze --db`: what an analysis found, merged into the inventory database.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -7,7 +8,7 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use anyhow::Context;
 use store::{CommRecord, DeviceRecord, Direction, FindingRef, NewRun, RunId, RunTotals, Store};
 
-use crate::report::{FindingOut, Report};
+use crate::report::{FindingOut, FlowOut, Report};
 use crate::timings::Phases;
 
 /// Devices saved per call: the store commits every [`store::DEVICES_PER_TRANSACTION`] of them, so a
@@ -25,11 +26,21 @@ pub fn now_ns() -> i64 {
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
-/// A communication summary's key: device (index into the inventory), peer, service port,
-/// transport, app, direction.
-type CommKey<'a> = (usize, IpAddr, u16, &'a str, &'a str, Direction);
+/// A communication summary's key while the analysis runs: one end's address, the peer, service
+/// port, transport, app, and the direction seen from that end.
+type AddressCommKey = (
+    IpAddr,
+    IpAddr,
+    u16,
+    Cow<'static, str>,
+    &'static str,
+    Direction,
+);
+/// The same once addresses are devices: the device's index in the inventory for the address.
+type CommKey<'a> = (usize, IpAddr, u16, &'a str, &'static str, Direction);
 
 /// A communication summary's counters, summed over the flows with its key.
+#[derive(Clone, Copy)]
 struct CommSum {
     flows: u64,
     packets: u64,
@@ -38,14 +49,26 @@ struct CommSum {
     last_seen_ns: i64,
 }
 
+impl CommSum {
+    fn add(&mut self, o: &CommSum) {
+        self.flows += o.flows;
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.first_seen_ns = self.first_seen_ns.min(o.first_seen_ns);
+        self.last_seen_ns = self.last_seen_ns.max(o.last_seen_ns);
+    }
+}
+
 /// Findings sent to the database thread at a time.
-const TAP_CHUNK: usize = 8192;
-/// Chunks queued for the database thread: past this the analysis waits for the database, so the
-/// findings in flight stay bounded (a few megabytes) however slow the database is.
-const TAP_CHUNKS_IN_FLIGHT: usize = 4;
+const TAP_FINDINGS: usize = 8192;
+/// Flows sent to the database thread at a time.
+const TAP_FLOWS: usize = 16_384;
+/// Batches queued for the database thread: past this the analysis waits for the database, so what
+/// is in flight stays bounded (a few megabytes) however slow the database is.
+const TAP_BATCHES_IN_FLIGHT: usize = 4;
 
 /// A finding as the database keeps it, copied from the report's row while the analysis runs.
-pub struct TapFinding {
+struct TapFinding {
     kind: &'static str,
     severity: &'static str,
     flow: u64,
@@ -54,20 +77,37 @@ pub struct TapFinding {
     detail: Box<str>,
 }
 
-/// Where the analysis hands its findings to the database thread, in chunks.
-pub struct FindingsTap {
-    tx: SyncSender<Vec<TapFinding>>,
-    buf: Vec<TapFinding>,
-    /// The database thread stopped (its error is reported when it is joined): findings are dropped.
+/// What the communication summaries need of a finished flow.
+struct TapFlow {
+    client: IpAddr,
+    server: IpAddr,
+    port: u16,
+    transport: Cow<'static, str>,
+    app: &'static str,
+    sum: CommSum,
+}
+
+/// A piece of the analysis's output for the database thread.
+#[derive(Default)]
+struct Batch {
+    findings: Vec<TapFinding>,
+    flows: Vec<TapFlow>,
+}
+
+/// Where the analysis hands its findings and finished flows to the database thread, in batches.
+pub struct Tap {
+    tx: SyncSender<Batch>,
+    batch: Batch,
+    /// The database thread stopped (its error is reported when it is joined): nothing more is sent.
     closed: bool,
 }
 
-impl FindingsTap {
-    pub fn push(&mut self, f: &FindingOut) {
+impl Tap {
+    pub fn finding(&mut self, f: &FindingOut) {
         if self.closed {
             return;
         }
-        self.buf.push(TapFinding {
+        self.batch.findings.push(TapFinding {
             kind: f.kind,
             severity: f.severity,
             flow: f.flow,
@@ -75,28 +115,56 @@ impl FindingsTap {
             title: f.title.as_str().into(),
             detail: f.detail.as_str().into(),
         });
-        if self.buf.len() >= TAP_CHUNK {
+        if self.batch.findings.len() >= TAP_FINDINGS {
+            self.send();
+        }
+    }
+
+    pub fn flow(&mut self, f: &FlowOut) {
+        if self.closed {
+            return;
+        }
+        let transport = match f.transport.as_str() {
+            "tcp" => Cow::Borrowed("tcp"),
+            "udp" => Cow::Borrowed("udp"),
+            other => Cow::Owned(other.to_string()),
+        };
+        self.batch.flows.push(TapFlow {
+            client: f.client.ip,
+            server: f.server.ip,
+            port: f.server.port,
+            transport,
+            app: f.app,
+            sum: CommSum {
+                flows: 1,
+                packets: f.packets,
+                bytes: f.bytes,
+                first_seen_ns: f.first_seen.0,
+                last_seen_ns: f.last_seen.0,
+            },
+        });
+        if self.batch.flows.len() >= TAP_FLOWS {
             self.send();
         }
     }
 
     fn send(&mut self) {
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(TAP_CHUNK));
-        self.closed |= self.tx.send(chunk).is_err();
+        let batch = std::mem::take(&mut self.batch);
+        self.closed |= self.tx.send(batch).is_err();
     }
 
     /// Sends what is buffered and closes the tap: the database thread saves it and stops waiting.
     pub fn close(mut self) {
-        if !self.closed && !self.buf.is_empty() {
+        if !self.closed {
             self.send();
         }
     }
 }
 
 /// The database side of `analyze --db`, on its own thread from the start of the analysis: it opens
-/// the store and begins the run, then saves findings as the analysis hands them over (on the core
-/// the analysis leaves idle); [`Saver::finish`] adds the devices, their addresses and communications
-/// once the report is built.
+/// the store and begins the run, then saves findings and sums flows into communication summaries as
+/// the analysis hands them over (on the core the analysis leaves idle); [`Saver::finish`] adds the
+/// devices, their addresses and communications once the report is built.
 pub struct Saver {
     early: std::thread::JoinHandle<anyhow::Result<Early>>,
 }
@@ -106,13 +174,14 @@ struct Early {
     db: Store,
     run: RunId,
     findings: u64,
+    comms: FastMap<AddressCommKey, CommSum>,
     phases: Phases,
 }
 
 impl Saver {
     /// Starts the database thread for `url`; the analysis feeds it through the returned tap.
-    pub fn start(url: &str, sources: Vec<String>) -> (Saver, FindingsTap) {
-        let (tx, rx) = sync_channel::<Vec<TapFinding>>(TAP_CHUNKS_IN_FLIGHT);
+    pub fn start(url: &str, sources: Vec<String>) -> (Saver, Tap) {
+        let (tx, rx) = sync_channel::<Batch>(TAP_BATCHES_IN_FLIGHT);
         let url = url.to_string();
         let early = std::thread::spawn(move || -> anyhow::Result<Early> {
             let mut phases = Phases::new("persist");
@@ -124,9 +193,26 @@ impl Saver {
             })?;
             phases.lap("open");
             let mut findings = 0;
-            // Until the tap closes: one transaction per chunk, each one the analysis cannot lose.
-            for chunk in rx {
-                let refs: Vec<FindingRef<'_>> = chunk
+            // One record per (address, peer, service port, transport, app, direction), summed here: a
+            // capture has many flows per pair (gen_big: 95,000 flows, 17,000 pairs).
+            let mut comms: FastMap<AddressCommKey, CommSum> = FastMap::default();
+            // Until the tap closes: one transaction per batch of findings, each one a kill cannot lose.
+            for batch in rx {
+                for f in batch.flows {
+                    let (c, s) = (f.client, f.server);
+                    for (me, peer, dir) in [(c, s, Direction::Out), (s, c, Direction::In)] {
+                        let key = (me, peer, f.port, f.transport.clone(), f.app, dir);
+                        comms
+                            .entry(key)
+                            .and_modify(|sum| sum.add(&f.sum))
+                            .or_insert(f.sum);
+                    }
+                }
+                if batch.findings.is_empty() {
+                    continue;
+                }
+                let refs: Vec<FindingRef<'_>> = batch
+                    .findings
                     .iter()
                     .map(|f| FindingRef {
                         kind: f.kind,
@@ -139,17 +225,18 @@ impl Saver {
                     .collect();
                 findings += db.save_findings(run, &refs)?;
             }
-            phases.lap("findings, during the analysis");
+            phases.lap("findings and flows, during the analysis");
             Ok(Early {
                 db,
                 run,
                 findings,
+                comms,
                 phases,
             })
         });
-        let tap = FindingsTap {
+        let tap = Tap {
             tx,
-            buf: Vec::with_capacity(TAP_CHUNK),
+            batch: Batch::default(),
             closed: false,
         };
         (Saver { early }, tap)
@@ -158,24 +245,25 @@ impl Saver {
     /// Saves the report's devices, which device had each address, and their communications, and
     /// finishes the run; returns a line for the user. The tap must be closed first.
     pub fn finish(self, report: &Report) -> anyhow::Result<String> {
+        let Early {
+            mut db,
+            run,
+            findings,
+            comms,
+            mut phases,
+        } = self
+            .early
+            .join()
+            .map_err(|_| anyhow::anyhow!("the database writer stopped unexpectedly"))??;
+        phases.lap("waiting for the analysis");
         std::thread::scope(|scope| {
             // The communication records are built beside the devices' transactions, while this
             // thread mostly waits for the database.
             let prepared = scope.spawn(|| {
                 let t = std::time::Instant::now();
-                let p = prepare(report);
+                let p = prepare(report, comms);
                 (p, t.elapsed())
             });
-            let Early {
-                mut db,
-                run,
-                findings,
-                mut phases,
-            } = self
-                .early
-                .join()
-                .map_err(|_| anyhow::anyhow!("the database writer stopped unexpectedly"))??;
-            phases.lap("waiting for the analysis");
             let devices: Vec<DeviceRecord> =
                 report.inventory.iter().map(DeviceRecord::from).collect();
             let mut added = 0;
@@ -234,7 +322,7 @@ struct Prepared {
     owners: Vec<(String, usize)>,
 }
 
-fn prepare(report: &Report) -> Prepared {
+fn prepare(report: &Report, by_address: FastMap<AddressCommKey, CommSum>) -> Prepared {
     // Which device each address belongs to (the last one listed, should two share it).
     let inventory = &report.inventory;
     let mut owner: FastMap<IpAddr, usize> = FastMap::default();
@@ -243,31 +331,16 @@ fn prepare(report: &Report) -> Prepared {
             owner.insert(*ip, i);
         }
     }
-    // One record per (device, peer, service port, transport, app, direction), summed here: a capture
-    // has many flows per pair (gen_big: 95,000 flows, 17,000 pairs), and each upsert costs a lookup.
-    // Keyed by address and inventory index: strings only for the records saved.
+    // The summaries by address, summed by device (a device can have several addresses); addresses
+    // of no device are not saved. Strings only for the records saved.
     let mut sums: FastMap<CommKey<'_>, CommSum> = FastMap::default();
-    for f in &report.flows {
-        let (c, s) = (f.client.ip, f.server.ip);
-        for (me, peer, direction) in [(c, s, Direction::Out), (s, c, Direction::In)] {
-            let Some(&d) = owner.get(&me) else {
-                continue;
-            };
-            let key = (d, peer, f.server.port, &f.transport[..], f.app, direction);
-            let (first, last) = (f.first_seen.0, f.last_seen.0);
-            let r = sums.entry(key).or_insert(CommSum {
-                flows: 0,
-                packets: 0,
-                bytes: 0,
-                first_seen_ns: first,
-                last_seen_ns: last,
-            });
-            r.flows += 1;
-            r.packets += f.packets;
-            r.bytes += f.bytes;
-            r.first_seen_ns = r.first_seen_ns.min(first);
-            r.last_seen_ns = r.last_seen_ns.max(last);
-        }
+    for ((me, peer, port, transport, app, dir), sum) in &by_address {
+        let Some(&d) = owner.get(me) else {
+            continue;
+        };
+        sums.entry((d, *peer, *port, transport, app, *dir))
+            .and_modify(|s| s.add(sum))
+            .or_insert(*sum);
     }
     let mut comms: Vec<CommRecord> = sums
         .into_iter()

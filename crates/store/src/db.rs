@@ -457,7 +457,8 @@ impl Conn {
                 .await
                 .map(drop),
             Conn::Pg(c) => sqlx::raw_sql(
-                "ANALYZE devices, device_addresses, device_fields, evidence, communications",
+                "ANALYZE devices, device_addresses, device_fields, evidence, communications, \
+                 run_addresses",
             )
             .execute(&mut *c)
             .await
