@@ -36,4 +36,7 @@ rows = [l.split() for l in open(sys.argv[1]).read().splitlines()]
 med = [statistics.median(float(r[i]) for r in rows) for i in (1, 2, 3)]
 print("median bare %.2f s, ident %.2f s (%+.0f%%), db %.2f s (%+.0f%%)" % (
     med[0], med[1], 100 * (med[1] / med[0] - 1), med[2], 100 * (med[2] / med[0] - 1)))
+# The same round by round: each run against the bare run just before it (a noisy machine drifts).
+paired = [statistics.median(float(r[i]) / float(r[1]) for r in rows) for i in (2, 3)]
+print("median of per-round ratios: ident %+.0f%%, db %+.0f%%" % tuple(100 * (p - 1) for p in paired))
 PY

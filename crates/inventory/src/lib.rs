@@ -466,7 +466,7 @@ fn decide(evidence: &[Evidence], rules: &Rules) -> BTreeMap<&'static str, Attrib
     let mut out: BTreeMap<&'static str, Attribute> = BTreeMap::new();
     for rule in &rules.rules {
         for e in evidence.iter().filter(|e| rule.looks_at(&e.field)) {
-            if !rules::matches(&rule.pattern, &e.value) {
+            if !rule.matches(&e.value) {
                 continue;
             }
             for (k, v) in &rule.set {

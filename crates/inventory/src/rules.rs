@@ -56,12 +56,25 @@ pub struct Rule {
     pub set: BTreeMap<String, String>,
     pub confidence: f32,
     pub reason: String,
+    /// `field` and `pattern` split at `|` and trimmed, once, when the rule is added: every device's
+    /// every piece of evidence is checked against every rule.
+    #[serde(skip)]
+    fields: Vec<String>,
+    #[serde(skip)]
+    alternatives: Vec<Vec<u8>>,
 }
 
 impl Rule {
     /// Whether the rule reads evidence of this field.
     pub fn looks_at(&self, field: &str) -> bool {
-        self.field.split('|').any(|f| f.trim() == field)
+        self.fields.iter().any(|f| f == field)
+    }
+
+    /// Whether `value` matches one of the rule's globs.
+    pub fn matches(&self, value: &str) -> bool {
+        self.alternatives
+            .iter()
+            .any(|alt| glob(alt, value.as_bytes()))
     }
 }
 
@@ -111,7 +124,15 @@ impl Rules {
             }
         }
         let n = file.rule.len();
-        self.rules.extend(file.rule);
+        self.rules.extend(file.rule.into_iter().map(|mut r| {
+            r.fields = r.field.split('|').map(|f| f.trim().to_string()).collect();
+            r.alternatives = r
+                .pattern
+                .split('|')
+                .map(|a| a.trim().as_bytes().to_vec())
+                .collect();
+            r
+        }));
         Ok(n)
     }
 }
@@ -166,6 +187,26 @@ mod tests {
         assert!(matches("*", ""));
         assert!(!matches("a*b", "acbd"));
         assert!(matches("a*b*c", "axxbyyc"));
+    }
+
+    #[test]
+    fn fields_and_alternatives_are_split_once_and_trimmed() {
+        let mut r = Rules::default();
+        r.add(
+            "[[rule]]\nid='x'\nfield='dhcp.vendor_class | dhcp6.vendor_class'\n\
+             match=' Baxter* | *Alaris '\nset={vendor='v'}\nconfidence=0.5\nreason='r'\n",
+            "mine.toml",
+        )
+        .unwrap();
+        let rule = &r.rules[0];
+        assert!(rule.looks_at("dhcp.vendor_class") && rule.looks_at("dhcp6.vendor_class"));
+        assert!(!rule.looks_at("dhcp.hostname"));
+        assert!(rule.matches("baxter sigma") && rule.matches("BD Alaris"));
+        assert!(!rule.matches("Alaris pump"));
+        assert_eq!(
+            rule.matches("BD Alaris"),
+            matches(&rule.pattern, "BD Alaris")
+        );
     }
 
     #[test]
