@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What identification and persistence add to `analyze` (issue 5): the same binary on the same capture,
-# three ways, alternating round by round so that a noisy machine affects all three alike:
+# three ways, alternating round by round (in a rotating order) so that a noisy machine affects all three
+# alike:
 #   bare   analyze FILE --no-inventory          (flows, reassembly, HL7, DICOM, findings)
 #   ident  analyze FILE                         (+ device identification)
 #   db     analyze FILE --db NEW.db             (+ identification + persistence, a fresh SQLite file)
@@ -22,13 +23,25 @@ wall() { # wall-clock seconds of one run of medsentry with the given arguments
     cat "$T/time"
 }
 
+run() { # one configuration: bare, ident or db
+    case $1 in
+        bare) wall --no-inventory ;;
+        ident) wall ;;
+        db) rm -f "$T"/r.db*; wall --db "$T/r.db" ;;
+    esac
+}
+
 echo "round bare ident db"
 for r in $(seq "$ROUNDS"); do
-    bare=$(wall --no-inventory)
-    ident=$(wall)
-    rm -f "$T"/r.db*
-    db=$(wall --db "$T/r.db")
-    echo "$r $bare $ident $db"
+    # The order rotates from round to round, so that no configuration always runs first or last.
+    declare -A took=()
+    case $((r % 3)) in
+        0) order="bare ident db" ;;
+        1) order="ident db bare" ;;
+        2) order="db bare ident" ;;
+    esac
+    for c in $order; do took[$c]=$(run "$c"); done
+    echo "$r ${took[bare]} ${took[ident]} ${took[db]}"
 done | tee "$T/rounds"
 python3 - "$T/rounds" <<'PY'
 import statistics, sys

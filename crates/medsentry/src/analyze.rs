@@ -177,7 +177,7 @@ const JSON_CHUNK_ROWS: usize = 1024;
 const JSON_CHUNKS_IN_FLIGHT: usize = 2;
 
 /// The report as `serde_json::to_writer` writes it (the same bytes: keys in declaration order, no
-/// spaces), with its large arrays serialised on two cores.
+/// spaces), with its large arrays serialised on two cores and strings through [`crate::json`].
 fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     let Report {
         schema,
@@ -193,13 +193,13 @@ fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
         inventory: _,
     } = r;
     out.write_all(b"{\"schema\":")?;
-    serde_json::to_writer(&mut *out, schema)?;
+    crate::json::to_writer(&mut *out, schema)?;
     out.write_all(b",\"generator\":")?;
-    serde_json::to_writer(&mut *out, generator)?;
+    crate::json::to_writer(&mut *out, generator)?;
     out.write_all(b",\"inputs\":")?;
-    serde_json::to_writer(&mut *out, inputs)?;
+    crate::json::to_writer(&mut *out, inputs)?;
     out.write_all(b",\"summary\":")?;
-    serde_json::to_writer(&mut *out, summary)?;
+    crate::json::to_writer(&mut *out, summary)?;
     out.write_all(b",\"flows\":")?;
     write_array(out, flows)?;
     out.write_all(b",\"devices\":")?;
@@ -214,7 +214,7 @@ fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     out.write_all(b",\"findings\":")?;
     write_array(out, findings)?;
     out.write_all(b",\"phi_values_shown\":")?;
-    serde_json::to_writer(&mut *out, phi_values_shown)?;
+    crate::json::to_writer(&mut *out, phi_values_shown)?;
     out.write_all(b"}")?;
     Ok(())
 }
@@ -241,7 +241,7 @@ fn write_chunks<T: serde::Serialize + Sync>(
             if k > 0 || i > 0 {
                 buf.push(b',');
             }
-            serde_json::to_writer(&mut *buf, row)?;
+            crate::json::to_writer(&mut *buf, row)?;
         }
         Ok(())
     }

@@ -15,6 +15,7 @@ mod config;
 mod cvss_cmd;
 mod demo;
 mod inventory_cmd;
+mod json;
 mod kb_cmd;
 mod kb_update;
 mod persist;
