@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod addr;
 pub mod decode;
 pub mod defrag;
 pub mod flow;

@@ -11,6 +11,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 
 use capture::FlowRecord;
+use capture::addr::DisplayIp;
 use protocols::cleartext::LoginOutcome;
 use protocols::detect::App;
 use protocols::session::FlowResults;
@@ -81,7 +82,10 @@ pub fn flow_findings(view: &FlowView<'_>, show_phi: bool) -> Vec<Finding> {
 fn endpoints(r: &FlowRecord) -> String {
     format!(
         "{}:{} -> {}:{}",
-        r.client.ip, r.client.port, r.server.ip, r.server.port
+        DisplayIp(r.client.ip),
+        r.client.port,
+        DisplayIp(r.server.ip),
+        r.server.port
     )
 }
 
@@ -92,12 +96,7 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
         return;
     }
     let r = view.results;
-    let mut fields: BTreeMap<String, u64> = r
-        .hl7
-        .phi_fields
-        .iter()
-        .map(|(f, n)| (f.to_string(), n))
-        .collect();
+    let mut fields: BTreeMap<&str, u64> = r.hl7.phi_fields.iter().collect();
     let mut patients: Vec<String> = if show_phi {
         r.hl7.patient_ids.clone()
     } else {
@@ -112,7 +111,7 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
         }
         dicom_with_phi += 1;
         for f in &a.patient_attributes {
-            *fields.entry((*f).to_string()).or_default() += 1;
+            *fields.entry(f).or_default() += 1;
         }
         if show_phi
             && let Some(id) = &a.patient.id
@@ -128,12 +127,12 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
     let rec = view.record;
     let mut detail = String::new();
     if hl7_with_phi > 0 {
-        let types: Vec<String> = by_type.iter().map(|(t, n)| format!("{t} x{n}")).collect();
-        let _ = write!(
-            detail,
-            "{hl7_with_phi} HL7 messages with patient data ({})",
-            types.join(", ")
-        );
+        let _ = write!(detail, "{hl7_with_phi} HL7 messages with patient data (");
+        for (i, (t, n)) in by_type.iter().enumerate() {
+            let sep = if i > 0 { ", " } else { "" };
+            let _ = write!(detail, "{sep}{t} x{n}");
+        }
+        detail.push(')');
     }
     if dicom_with_phi > 0 {
         if !detail.is_empty() {
@@ -144,7 +143,7 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
             "{dicom_with_phi} DICOM associations with patient attributes in data sets"
         );
     }
-    let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+    let names: Vec<&str> = fields.keys().copied().collect();
     let _ = write!(
         detail,
         " over {} in cleartext; fields: {}",
@@ -166,10 +165,11 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
         device: rec.client.ip,
         title: format!(
             "Patient data sent unencrypted ({what}) from {} to {}",
-            rec.client.ip, rec.server.ip
+            DisplayIp(rec.client.ip),
+            DisplayIp(rec.server.ip)
         ),
         detail,
-        phi_fields: fields.into_keys().collect(),
+        phi_fields: names.into_iter().map(String::from).collect(),
         usernames: Vec::new(),
     });
 }
@@ -216,7 +216,7 @@ fn cleartext_credentials(view: &FlowView<'_>, out: &mut Vec<Finding>) {
         device: rec.server.ip,
         title: format!(
             "Password sent in cleartext ({protocol}) to {}",
-            rec.server.ip
+            DisplayIp(rec.server.ip)
         ),
         detail,
         phi_fields: Vec::new(),
@@ -248,7 +248,8 @@ fn insecure_protocol(view: &FlowView<'_>, out: &mut Vec<Finding>) {
         device: rec.server.ip,
         title: format!(
             "{name} in use on {} port {}",
-            rec.server.ip, rec.server.port
+            DisplayIp(rec.server.ip),
+            rec.server.port
         ),
         detail: format!(
             "{name} session {}: management traffic without encryption",

@@ -234,7 +234,7 @@ pub struct FragmentSummary {
 
 #[derive(Debug, Serialize)]
 pub struct EndpointOut {
-    #[serde(serialize_with = "display")]
+    #[serde(serialize_with = "ip")]
     pub ip: IpAddr,
     pub port: u16,
     /// The MAC its frames carried (a router's for a host off the captured segment).
@@ -268,10 +268,15 @@ fn rfc3339<S: serde::Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error>
     s.serialize_str(t.format_rfc3339(&mut [0; capture::time::RFC3339_LEN]))
 }
 
-/// Serialises through `Display` straight into the output, without a `String` per value: a report on a
-/// large capture has hundreds of thousands of addresses and timestamps.
-fn display<T: std::fmt::Display, S: serde::Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(value)
+/// Addresses as text formatted on the stack: a report on a large capture has hundreds of thousands.
+fn ip<S: serde::Serializer>(ip: &IpAddr, s: S) -> Result<S::Ok, S::Error> {
+    match ip {
+        IpAddr::V4(v4) => s.serialize_str(capture::addr::format_ipv4(
+            *v4,
+            &mut [0; capture::addr::IPV4_LEN],
+        )),
+        IpAddr::V6(_) => s.collect_str(ip),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -772,7 +777,7 @@ pub fn finding_out(f: Finding) -> FindingOut {
         kind: f.kind,
         severity: f.severity.as_str(),
         flow: f.flow,
-        device: f.device.to_string(),
+        device: capture::addr::DisplayIp(f.device).to_string(),
         title: f.title,
         detail: f.detail,
         phi_fields: f.phi_fields,
