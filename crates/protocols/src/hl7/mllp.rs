@@ -124,7 +124,7 @@ impl MllpDeframer {
                     }
                     self.state = State::Idle;
                 }
-                State::Idle => match rest.iter().position(|&b| b == VT) {
+                State::Idle => match memchr::memchr(VT, rest) {
                     None => {
                         self.stats.garbage_bytes += rest.len() as u64;
                         return;
@@ -135,7 +135,7 @@ impl MllpDeframer {
                         self.open_frame();
                     }
                 },
-                State::InFrame => match rest.iter().position(|&b| b == FS || b == VT) {
+                State::InFrame => match memchr::memchr2(FS, VT, rest) {
                     None => {
                         self.append(rest);
                         return;

@@ -122,7 +122,13 @@ pub fn parse(bytes: &[u8]) -> Result<Message<'_>, Hl7Error> {
     let delimiters = read_delimiters(after)?;
     let mut segments = Vec::new();
     let mut truncated = false;
-    for seg in start.split(|&b| b == b'\r' || b == b'\n') {
+    // Segments end at CR, LF or both (an empty piece between them is skipped); the last one may lack
+    // its terminator.
+    let ends = memchr::memchr2_iter(b'\r', b'\n', start).chain(std::iter::once(start.len()));
+    let mut from = 0;
+    for end in ends {
+        let seg = &start[from..end];
+        from = end + 1;
         if seg.is_empty() {
             continue;
         }
@@ -324,11 +330,7 @@ impl<'a> Segment<'a> {
 
     /// The name: the bytes before the first field separator (`MSH`, `PID`, ...).
     pub fn name(&self) -> &'a [u8] {
-        let end = self
-            .raw
-            .iter()
-            .position(|&b| b == self.delimiters.field)
-            .unwrap_or(self.raw.len());
+        let end = memchr::memchr(self.delimiters.field, self.raw).unwrap_or(self.raw.len());
         &self.raw[..end]
     }
 
@@ -511,12 +513,12 @@ impl<'a> Value<'a> {
     }
 }
 
-/// The `n`th piece of `raw` split at `sep`, found with `position` (which the compiler vectorises)
-/// rather than a splitting iterator: summaries ask for a few components of many fields.
+/// The `n`th piece of `raw` split at `sep`, found with `memchr` rather than a splitting iterator:
+/// summaries ask for a few components of many fields.
 fn nth_piece(raw: &[u8], sep: u8, mut n: usize) -> Option<&[u8]> {
     let mut rest = raw;
     loop {
-        match rest.iter().position(|&b| b == sep) {
+        match memchr::memchr(sep, rest) {
             Some(i) if n == 0 => return Some(&rest[..i]),
             Some(i) => {
                 n -= 1;
@@ -569,7 +571,7 @@ pub fn unescape<'a>(raw: &'a [u8], d: &Delimiters) -> Cow<'a, [u8]> {
     let Some(esc) = d.escape else {
         return Cow::Borrowed(raw);
     };
-    let Some(first) = raw.iter().position(|&b| b == esc) else {
+    let Some(first) = memchr::memchr(esc, raw) else {
         return Cow::Borrowed(raw);
     };
     let mut out = Vec::with_capacity(raw.len());
