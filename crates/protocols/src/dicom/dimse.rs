@@ -155,24 +155,23 @@ thread_local! {
     /// UIDs and AE titles seen by this thread's parsers. A storescu association proposes 128
     /// presentation contexts, the same 128 UIDs each time: shared, they cost a reference count each
     /// rather than an allocation and a copy. Never patient data (see `note_attribute`).
-    static SHARED: std::cell::RefCell<std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>> =
-        std::cell::RefCell::default();
+    /// Keyed by the raw bytes, so that a value seen before is found without checking its UTF-8 again.
+    static SHARED: std::cell::RefCell<
+        std::collections::HashMap<Box<[u8]>, Arc<str>, foldhash::fast::RandomState>,
+    > = std::cell::RefCell::default();
 }
 
 /// [`uid_string`] as a shared string, for protocol identifiers (UIDs, AE titles, implementation
 /// version names) that repeat across associations. Not for data set values: those may be patient data.
 pub(crate) fn uid(value: &[u8]) -> Arc<str> {
     let v = trimmed(value);
-    let Ok(text) = std::str::from_utf8(v) else {
-        return Arc::from(String::from_utf8_lossy(v).as_ref());
-    };
     SHARED.with_borrow_mut(|shared| {
-        if let Some(s) = shared.get(text) {
+        if let Some(s) = shared.get(v) {
             return Arc::clone(s);
         }
-        let s: Arc<str> = Arc::from(text);
+        let s: Arc<str> = Arc::from(String::from_utf8_lossy(v).as_ref());
         if shared.len() < MAX_SHARED_UIDS {
-            shared.insert(Arc::clone(&s));
+            shared.insert(v.into(), Arc::clone(&s));
         }
         s
     })
