@@ -449,6 +449,34 @@ fn hash12_of_list(list: &[u16], tail: &[u16]) -> String {
     if list.is_empty() {
         return "000000000000".to_owned();
     }
+    // A client sends the same hello on every connection: each distinct list is hashed once per thread.
+    // The key is the list's length, the list, then the tail (lists hold at most 65,535 values).
+    let mut key = Vec::with_capacity(1 + list.len() + tail.len());
+    key.push(list.len() as u16);
+    key.extend_from_slice(list);
+    key.extend_from_slice(tail);
+    if let Some(h) = JA4_HASHES.with_borrow(|m| m.get(&key).cloned()) {
+        return h;
+    }
+    let h = hash12_uncached(list, tail);
+    JA4_HASHES.with_borrow_mut(|m| {
+        if m.len() < MAX_JA4_HASHES {
+            m.insert(key, h.clone());
+        }
+    });
+    h
+}
+
+/// Distinct lists [`hash12_of_list`] remembers per thread; past this it hashes every time.
+const MAX_JA4_HASHES: usize = 4096;
+
+thread_local! {
+    static JA4_HASHES: std::cell::RefCell<
+        std::collections::HashMap<Vec<u16>, String, foldhash::fast::RandomState>,
+    > = std::cell::RefCell::default();
+}
+
+fn hash12_uncached(list: &[u16], tail: &[u16]) -> String {
     let mut text = String::new();
     for (i, v) in list.iter().enumerate() {
         let sep = if i > 0 { "," } else { "" };
@@ -981,6 +1009,24 @@ mod tests {
     use capture::reassembly::Chunk;
 
     use super::*;
+
+    #[test]
+    fn remembered_hashes_are_the_hashes() {
+        for (list, tail) in [
+            (&[0x1301u16, 0x1302][..], &[0x0403u16][..]),
+            (&[0x1301], &[0x1302, 0x0403]),
+            (&[0x1301, 0x1302, 0x0403], &[]),
+        ] {
+            let first = hash12_of_list(list, tail);
+            assert_eq!(first, hash12_uncached(list, tail));
+            assert_eq!(hash12_of_list(list, tail), first, "from the table");
+        }
+        assert_ne!(
+            hash12_of_list(&[1, 2], &[3]),
+            hash12_of_list(&[1], &[2, 3]),
+            "the same values split differently are different lists"
+        );
+    }
 
     // Hellos built by hand, so that the unit tests need no corpus.
 
