@@ -55,6 +55,31 @@ fn word_needs_escape(x: u64) -> bool {
     (control | quote | backslash) & HIGHS != 0
 }
 
+/// `fn $name(self, v: $ty)` for each pair, written by serde_json.
+macro_rules! scalars {
+    ($($name:ident: $ty:ty),* $(,)?) => {
+        $(fn $name(self, v: $ty) -> serde_json::Result<()> {
+            self.scalar(&v)
+        })*
+    };
+}
+
+/// The compound traits that write their elements as [`ser::SerializeSeq`] does.
+macro_rules! seq_like {
+    ($($tr:path: $method:ident),* $(,)?) => {
+        $(impl<W: io::Write> $tr for Compound<'_, W> {
+            type Ok = ();
+            type Error = serde_json::Error;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> serde_json::Result<()> {
+                ser::SerializeSeq::serialize_element(self, value)
+            }
+            fn end(self) -> serde_json::Result<()> {
+                Compound::end(self)
+            }
+        })*
+    };
+}
+
 pub struct Serializer<W> {
     out: W,
     /// Reused by `collect_str` (addresses, MACs), so that a `Display` value costs no allocation.
@@ -118,41 +143,12 @@ impl<'a, W: io::Write> ser::Serializer for &'a mut Serializer<W> {
     fn serialize_bool(self, v: bool) -> serde_json::Result<()> {
         self.raw(if v { b"true" } else { b"false" })
     }
-    fn serialize_i8(self, v: i8) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_i16(self, v: i16) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_i32(self, v: i32) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_i64(self, v: i64) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_i128(self, v: i128) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_u8(self, v: u8) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_u16(self, v: u16) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_u32(self, v: u32) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_u64(self, v: u64) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_u128(self, v: u128) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_f32(self, v: f32) -> serde_json::Result<()> {
-        self.scalar(&v)
-    }
-    fn serialize_f64(self, v: f64) -> serde_json::Result<()> {
-        self.scalar(&v)
+    // Numbers exactly as serde_json writes them (itoa, and its float formatting with `null` for
+    // non-finite values).
+    scalars! {
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128, serialize_f32: f32, serialize_f64: f64,
     }
     fn serialize_char(self, v: char) -> serde_json::Result<()> {
         self.string(v.encode_utf8(&mut [0; 4]))
@@ -290,37 +286,12 @@ impl<W: io::Write> ser::SerializeSeq for Compound<'_, W> {
     }
 }
 
-impl<W: io::Write> ser::SerializeTuple for Compound<'_, W> {
-    type Ok = ();
-    type Error = serde_json::Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> serde_json::Result<()> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> serde_json::Result<()> {
-        Compound::end(self)
-    }
-}
-
-impl<W: io::Write> ser::SerializeTupleStruct for Compound<'_, W> {
-    type Ok = ();
-    type Error = serde_json::Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> serde_json::Result<()> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> serde_json::Result<()> {
-        Compound::end(self)
-    }
-}
-
-impl<W: io::Write> ser::SerializeTupleVariant for Compound<'_, W> {
-    type Ok = ();
-    type Error = serde_json::Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> serde_json::Result<()> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> serde_json::Result<()> {
-        Compound::end(self)
-    }
+// Tuples, tuple structs and tuple variants are arrays (a variant's wrapping object is opened and
+// closed by the serializer).
+seq_like! {
+    ser::SerializeTuple: serialize_element,
+    ser::SerializeTupleStruct: serialize_field,
+    ser::SerializeTupleVariant: serialize_field,
 }
 
 impl<W: io::Write> ser::SerializeMap for Compound<'_, W> {
@@ -450,6 +421,9 @@ mod tests {
     }
 
     #[derive(Serialize)]
+    struct Pair(u8, &'static str);
+
+    #[derive(Serialize)]
     struct Row<'a> {
         text: &'a str,
         #[serde(rename = "with \"quote\"")]
@@ -467,6 +441,7 @@ mod tests {
         by_number: BTreeMap<u16, bool>,
         unit: (),
         pair: (u8, &'a str),
+        tuple_struct: Pair,
         bytes: &'a [u8],
     }
 
@@ -502,6 +477,7 @@ mod tests {
                 by_number: [(443, true), (2575, false)].into(),
                 unit: (),
                 pair: (4, text),
+                tuple_struct: Pair(5, "\"x\""),
                 bytes: text.as_bytes(),
             };
             same(&row);
