@@ -13,6 +13,7 @@ pub mod flow;
 pub mod pipeline;
 pub mod reader;
 pub mod reassembly;
+pub mod relay;
 pub mod time;
 
 pub use decode::{LinkAddrs, LinkType};

@@ -7,7 +7,8 @@ use std::sync::mpsc::sync_channel;
 
 use anyhow::Context;
 use capture::{
-    CaptureReader, Format, Pipeline, PipelineConfig, PipelineStats, ReadError, Timestamp,
+    CaptureReader, FlowHandler, Format, Pipeline, PipelineConfig, PipelineStats, ReadError,
+    Timestamp,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use protocols::detect::PortMap;
@@ -89,7 +90,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         saver
     });
     let mut timings = crate::timings::Phases::new("analyze");
-    let mut analysis = analyze(inputs, collector, &progress);
+    let mut analysis = analyze(inputs, collector, &progress, args.analysis_threads());
     if let Some(tap) = analysis.collector.db_tap.take() {
         tap.close();
     }
@@ -321,6 +322,7 @@ pub fn report_for(files: &[PathBuf], show_phi: bool) -> anyhow::Result<Report> {
         inputs,
         Collector::new(PortMap::standard(), show_phi, 1_000_000),
         &ProgressBar::hidden(),
+        crate::cli::default_analysis_threads(),
     );
     Ok(Report::build(
         analysis.inputs,
@@ -402,53 +404,35 @@ struct Analysis {
     collector: Collector,
 }
 
-fn analyze(mut inputs: Vec<Input>, collector: Collector, progress: &ProgressBar) -> Analysis {
-    let mut pipeline = Pipeline::new(PipelineConfig::default(), collector);
-    let mut since_update = 0u64;
-    let sizes_before: Vec<u64> = inputs
-        .iter()
-        .scan(0u64, |acc, i| {
-            let before = *acc;
-            *acc += i.size;
-            Some(before)
+/// Reads every input through the pipeline. With two threads the reading, decoding, flow tracking
+/// and TCP reassembly run on a second thread and the application parsing (the collector) on this
+/// one; the collector receives the same calls in the same order either way, so the report is the
+/// same byte for byte.
+fn analyze(
+    mut inputs: Vec<Input>,
+    mut collector: Collector,
+    progress: &ProgressBar,
+    threads: usize,
+) -> Analysis {
+    let stats = if threads < 2 {
+        let (handler, stats) = read_all(&mut inputs, collector, progress);
+        collector = handler;
+        stats
+    } else {
+        let (outlet, inbox) = capture::relay::channel();
+        std::thread::scope(|scope| {
+            let inputs = &mut inputs;
+            let reader = scope.spawn(move || {
+                let (relay, stats) = read_all(inputs, outlet.relay(), progress);
+                relay.close();
+                stats
+            });
+            inbox.replay(&mut collector);
+            reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
-        .collect();
-    loop {
-        // The input whose next packet is earliest; ties go to the earlier file on the command line.
-        let mut best: Option<(Timestamp, usize)> = None;
-        for (i, input) in inputs.iter_mut().enumerate() {
-            if let Some(ts) = input.peek()
-                && best.is_none_or(|(b, _)| ts < b)
-            {
-                best = Some((ts, i));
-            }
-        }
-        let Some((_, i)) = best else { break };
-        let input = &mut inputs[i];
-        input.head = None;
-        // With one input left there is nothing to merge: read it straight through.
-        let single = inputs_left(&inputs) == 1;
-        let input = &mut inputs[i];
-        loop {
-            match input.reader.next_packet() {
-                Ok(Some(pkt)) => {
-                    pipeline.packet(&pkt);
-                    input.packets += 1;
-                }
-                Ok(None) => input.done = true,
-                Err(e) => input.fail(e),
-            }
-            since_update += 1;
-            if since_update >= PROGRESS_EVERY {
-                since_update = 0;
-                progress.set_position(sizes_before[i] + input.reader.offset());
-            }
-            if !single || input.done {
-                break;
-            }
-        }
-    }
-    let (mut collector, stats) = pipeline.finish();
+    };
     collector.flows.sort_unstable_by_key(|f| f.id);
     let inputs = inputs
         .into_iter()
@@ -472,6 +456,61 @@ fn analyze(mut inputs: Vec<Input>, collector: Collector, progress: &ProgressBar)
         stats,
         collector,
     }
+}
+
+/// The packets of every input, merged into one timeline, through a pipeline that hands its flows
+/// to `handler`.
+fn read_all<H: FlowHandler>(
+    inputs: &mut [Input],
+    handler: H,
+    progress: &ProgressBar,
+) -> (H, PipelineStats) {
+    let mut pipeline = Pipeline::new(PipelineConfig::default(), handler);
+    let mut since_update = 0u64;
+    let sizes_before: Vec<u64> = inputs
+        .iter()
+        .scan(0u64, |acc, i| {
+            let before = *acc;
+            *acc += i.size;
+            Some(before)
+        })
+        .collect();
+    loop {
+        // The input whose next packet is earliest; ties go to the earlier file on the command line.
+        let mut best: Option<(Timestamp, usize)> = None;
+        for (i, input) in inputs.iter_mut().enumerate() {
+            if let Some(ts) = input.peek()
+                && best.is_none_or(|(b, _)| ts < b)
+            {
+                best = Some((ts, i));
+            }
+        }
+        let Some((_, i)) = best else { break };
+        let input = &mut inputs[i];
+        input.head = None;
+        // With one input left there is nothing to merge: read it straight through.
+        let single = inputs_left(inputs) == 1;
+        let input = &mut inputs[i];
+        loop {
+            match input.reader.next_packet() {
+                Ok(Some(pkt)) => {
+                    pipeline.packet(&pkt);
+                    input.packets += 1;
+                }
+                Ok(None) => input.done = true,
+                Err(e) => input.fail(e),
+            }
+            since_update += 1;
+            if since_update >= PROGRESS_EVERY {
+                since_update = 0;
+                progress.set_position(sizes_before[i] + input.reader.offset());
+            }
+            if !single || input.done {
+                break;
+            }
+        }
+    }
+    pipeline.finish()
 }
 
 fn inputs_left(inputs: &[Input]) -> usize {

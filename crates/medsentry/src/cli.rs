@@ -262,6 +262,12 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value_t = 1_000_000, value_name = "N")]
     pub max_rows: usize,
 
+    /// Threads for the analysis. With 2 (the default where two cores are available) one thread reads,
+    /// decodes and reassembles TCP streams while another parses HL7, DICOM and the rest; with 1 all of
+    /// it runs on one. The report is the same either way. More than 2 is taken as 2.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
     /// Skip device identification: `devices[]` stays empty and no device is saved. For a quick
     /// protocol and findings check, and to measure what identification costs.
     #[arg(long)]
@@ -294,6 +300,21 @@ pub struct AnalyzeArgs {
     /// Another TCP port where DICOM runs (104 and 11112 are built in; content is checked anyway).
     #[arg(long, value_name = "PORT")]
     pub dicom_port: Vec<u16>,
+}
+
+impl AnalyzeArgs {
+    /// `--threads`, or two where the machine has two cores to give.
+    pub fn analysis_threads(&self) -> usize {
+        match self.threads {
+            Some(n) => usize::from(n).min(2),
+            None => default_analysis_threads(),
+        }
+    }
+}
+
+/// Two analysis threads where the machine has two cores to give, else one.
+pub fn default_analysis_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

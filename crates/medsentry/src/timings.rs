@@ -9,7 +9,7 @@ pub struct Phases {
     on: bool,
     start: Instant,
     last: Instant,
-    done: Vec<(&'static str, Duration)>,
+    done: Vec<(&'static str, Duration, Option<u64>)>,
 }
 
 impl Phases {
@@ -29,7 +29,7 @@ impl Phases {
     pub fn lap(&mut self, name: &'static str) {
         if self.on {
             let now = Instant::now();
-            self.done.push((name, now - self.last));
+            self.done.push((name, now - self.last, peak_rss_kib()));
             self.last = now;
         }
     }
@@ -37,7 +37,7 @@ impl Phases {
     /// A duration measured elsewhere (on another thread).
     pub fn note(&mut self, name: &'static str, d: Duration) {
         if self.on {
-            self.done.push((name, d));
+            self.done.push((name, d, None));
         }
     }
 
@@ -47,7 +47,10 @@ impl Phases {
             let phases: Vec<String> = self
                 .done
                 .iter()
-                .map(|(name, d)| format!("{name} {:.3}s", d.as_secs_f64()))
+                .map(|(name, d, peak)| match peak {
+                    Some(kib) => format!("{name} {:.3}s (peak {} MiB)", d.as_secs_f64(), kib >> 10),
+                    None => format!("{name} {:.3}s", d.as_secs_f64()),
+                })
                 .collect();
             eprintln!(
                 "medsentry: timings: {} {} (total {:.3}s)",
@@ -57,4 +60,11 @@ impl Phases {
             );
         }
     }
+}
+
+/// The process's peak resident memory so far (`VmHWM`), where the system reports it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -149,6 +149,54 @@ fn several_files_are_one_timeline_in_any_order() {
     assert_eq!(inputs[1]["packets"], 134);
 }
 
+/// Two analysis threads (reading and reassembly on one, application parsing on the other) give the
+/// report one thread gives, byte for byte: the same calls reach the parsers in the same order. Checked
+/// on every capture of the corpus's `captures/`, on several files merged into one timeline, on the
+/// multi-host sample, with and without `--show-phi`.
+#[test]
+fn two_analysis_threads_give_the_one_thread_report() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let captures = corpus.join("captures");
+    let mut runs: Vec<Vec<PathBuf>> = std::fs::read_dir(&captures)
+        .expect("captures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .map(|p| vec![p])
+        .collect();
+    assert!(runs.len() >= 8, "{} captures", runs.len());
+    runs.sort();
+    runs.push(vec![
+        captures.join("dicom.pcap"),
+        captures.join("hl7.pcap"),
+        captures.join("tls.pcap"),
+    ]);
+    for files in &runs {
+        for phi in [false, true] {
+            let run = |threads: &str| {
+                let mut args: Vec<&std::ffi::OsStr> = vec![
+                    "analyze".as_ref(),
+                    "--format".as_ref(),
+                    "json".as_ref(),
+                    "--threads".as_ref(),
+                    threads.as_ref(),
+                ];
+                if phi {
+                    args.push("--show-phi".as_ref());
+                }
+                args.extend(files.iter().map(|p| p.as_os_str()));
+                let out = medsentry(&args);
+                assert_eq!(out.status.code(), Some(0), "{files:?}: {}", stderr(&out));
+                out.stdout
+            };
+            let (one, two) = (run("1"), run("2"));
+            assert!(one.len() > 1000, "{files:?}");
+            assert!(one == two, "{files:?} (show-phi {phi}): the reports differ");
+        }
+    }
+}
+
 #[test]
 fn pcapng_input_is_read() {
     let Some(corpus) = testkit::corpus() else {
