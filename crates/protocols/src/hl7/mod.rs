@@ -9,6 +9,7 @@
 
 pub mod mllp;
 pub mod parse;
+mod scan;
 pub mod summary;
 
 pub use mllp::{DEFAULT_MAX_FRAME, Frame, MllpDeframer, MllpStats};

@@ -356,7 +356,7 @@ impl<'a> Segment<'a> {
             let raw = if n == 1 {
                 self.raw.get(3..4)?
             } else {
-                self.raw.split(|&b| b == d.field).nth(1)?
+                super::scan::nth_piece(self.raw, d.field, 1)?
             };
             return Some(Value {
                 raw,
@@ -364,21 +364,14 @@ impl<'a> Segment<'a> {
             });
         }
         let index = if is_msh { n - 1 } else { n };
-        let raw = self.raw.split(|&b| b == d.field).nth(index)?;
+        let raw = super::scan::nth_piece(self.raw, d.field, index)?;
         Some(Value { raw, delimiters: d })
     }
 
     /// The segment split into fields once, for reading many of them (`field` rescans every time).
     pub fn index(&self) -> FieldIndex<'a> {
         let mut pieces = [&self.raw[..0]; INDEXED_PIECES];
-        let mut count = 0;
-        for piece in self.raw.split(|&b| b == self.delimiters.field) {
-            if count == INDEXED_PIECES {
-                break;
-            }
-            pieces[count] = piece;
-            count += 1;
-        }
+        let count = super::scan::split_into(self.raw, self.delimiters.field, &mut pieces);
         FieldIndex {
             segment: *self,
             pieces,
@@ -502,7 +495,7 @@ impl<'a> Value<'a> {
 
     fn split_nth(&self, sep: Option<u8>, n: usize) -> Option<Value<'a>> {
         let raw = match sep {
-            Some(sep) => nth_piece(self.raw, sep, n)?,
+            Some(sep) => super::scan::nth_piece(self.raw, sep, n)?,
             None if n == 0 => self.raw,
             None => return None,
         };
@@ -510,22 +503,6 @@ impl<'a> Value<'a> {
             raw,
             delimiters: self.delimiters,
         })
-    }
-}
-
-/// The `n`th piece of `raw` split at `sep`, found with `memchr` rather than a splitting iterator:
-/// summaries ask for a few components of many fields.
-fn nth_piece(raw: &[u8], sep: u8, mut n: usize) -> Option<&[u8]> {
-    let mut rest = raw;
-    loop {
-        match memchr::memchr(sep, rest) {
-            Some(i) if n == 0 => return Some(&rest[..i]),
-            Some(i) => {
-                n -= 1;
-                rest = &rest[i + 1..];
-            }
-            None => return (n == 0).then_some(rest),
-        }
     }
 }
 
