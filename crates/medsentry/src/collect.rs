@@ -228,6 +228,7 @@ impl FlowHandler for Collector {
             info.server.port,
         );
         session.set_endpoints(info.client.ip, info.server.ip);
+        session.read_patient_values(self.show_phi);
         session
     }
 

@@ -547,6 +547,9 @@ pub struct FlowSession {
     ends: Option<[std::net::IpAddr; 2]>,
     /// The first datagram of a UDP flow no port names has been looked at.
     probed: bool,
+    /// Read patient values (identifier, name, birth date) out of HL7 messages, for `--show-phi`;
+    /// without it only which PHI fields were present is read.
+    patient_values: bool,
 }
 
 impl FlowSession {
@@ -580,6 +583,7 @@ impl FlowSession {
             first_ts: Timestamp(0),
             ends: None,
             probed: false,
+            patient_values: false,
         }
     }
 
@@ -587,6 +591,13 @@ impl FlowSession {
     /// the address it is about, instead of being held by the flow).
     pub fn set_endpoints(&mut self, client: std::net::IpAddr, server: std::net::IpAddr) {
         self.ends = Some([client, server]);
+    }
+
+    /// Reads patient values (identifier, name, birth date) out of HL7 messages into the summaries and
+    /// `results.hl7.patient_ids`, for an investigator (`--show-phi`). Off by default: a session then
+    /// records which PHI fields a message carried, never their values.
+    pub fn read_patient_values(&mut self, yes: bool) {
+        self.patient_values = yes;
     }
 
     /// Picks the parser from the first payload of the flow.
@@ -634,10 +645,15 @@ impl FlowSession {
             return;
         };
         let (results, sink, flow) = (&mut self.results, &self.sink, self.flow);
+        let summarize = if self.patient_values {
+            hl7::summarize
+        } else {
+            hl7::summarize_redacted
+        };
         deframers[dir.index()].push(bytes, &mut |frame| match frame {
             Frame::Message(body) => match hl7::parse(body) {
                 Ok(msg) => {
-                    let summary = hl7::summarize(&msg);
+                    let summary = summarize(&msg);
                     let totals = &mut results.hl7;
                     totals.messages += 1;
                     add(&mut totals.by_type, &summary.message_type);

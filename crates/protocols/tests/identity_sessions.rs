@@ -622,3 +622,23 @@ fn hostile_datagrams_and_streams_never_panic_and_state_stays_bounded() {
         assert!(r.identity.iter().all(|f| !f.value.contains(['\r', '\n'])));
     }
 }
+
+/// An HL7 session reads which PHI fields a message carried; the patient's values only when asked
+/// (`--show-phi`), so by default they are never copied out of the stream.
+#[test]
+fn hl7_patient_values_are_read_only_when_asked() {
+    let message = b"\x0bMSH|^~\\&|MON|ICU|EHR|HOSP|20241128173400||ADT^A01|C1|P|2.5\r\
+PID|1||100001^^^HOSP^MR||DOE^JANE||19650312|F\r\x1c\r";
+    for asked in [false, true] {
+        let (mut s, _) = session(true, 2575);
+        s.read_patient_values(asked);
+        s.data(Direction::ToServer, T, message);
+        s.close(T, EndReason::Fin);
+        let hl7 = &s.results.hl7;
+        assert_eq!(hl7.messages, 1);
+        assert_eq!(hl7.with_phi, 1);
+        assert!(hl7.phi_fields.iter().any(|(f, _)| f == "PID-5"));
+        let expected: &[&str] = if asked { &["100001"] } else { &[] };
+        assert_eq!(hl7.patient_ids, expected, "asked: {asked}");
+    }
+}

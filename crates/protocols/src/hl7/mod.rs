@@ -16,5 +16,5 @@ pub use mllp::{DEFAULT_MAX_FRAME, Frame, MllpDeframer, MllpStats};
 pub use parse::{Delimiters, FieldIndex, Hl7Error, Message, Segment, Value, parse, unescape};
 pub use summary::{
     DeviceIdentifier, Hl7Summary, Observation, PHI_FIELDS, PatientRef, PhiCounts, PhiField,
-    PhiFields, observations, summarize,
+    PhiFields, observations, summarize, summarize_redacted,
 };

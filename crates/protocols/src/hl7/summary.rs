@@ -341,8 +341,18 @@ pub struct DeviceIdentifier<'a> {
     pub universal_id_type: Cow<'a, str>,
 }
 
-/// The summary of one parsed message.
+/// The summary of one parsed message, with the patient's identifier, name and birth date.
 pub fn summarize<'a>(msg: &Message<'a>) -> Hl7Summary<'a> {
+    summarize_with(msg, true)
+}
+
+/// The summary without the patient's values: `patient` stays empty. Which PHI fields the message
+/// carried is still read ([`Hl7Summary::phi_fields`]); their values are never copied out.
+pub fn summarize_redacted<'a>(msg: &Message<'a>) -> Hl7Summary<'a> {
+    summarize_with(msg, false)
+}
+
+fn summarize_with<'a>(msg: &Message<'a>, patient_values: bool) -> Hl7Summary<'a> {
     let mut out = Hl7Summary {
         segments: msg.segment_count(),
         ..Hl7Summary::default()
@@ -387,7 +397,7 @@ pub fn summarize<'a>(msg: &Message<'a>) -> Hl7Summary<'a> {
                 out.ack_code = non_empty(component(&seg, 1, 1));
                 out.acked_control_id = non_empty(component(&seg, 2, 1));
             }
-            b"PID" if !seen_pid => {
+            b"PID" if !seen_pid && patient_values => {
                 seen_pid = true;
                 out.patient = read_patient(&seg);
             }
@@ -603,6 +613,17 @@ OBX|2|NA|ECG^ECG lead II^LN||";
                 universal_id_type: "ISO".into(),
             }]
         );
+    }
+
+    #[test]
+    fn a_redacted_summary_names_the_phi_fields_without_their_values() {
+        let m = parse(ORU).unwrap();
+        let (full, redacted) = (summarize(&m), summarize_redacted(&m));
+        assert_eq!(redacted.patient, PatientRef::default());
+        assert_eq!(redacted.phi_fields, full.phi_fields);
+        assert_eq!(redacted.message_type, full.message_type);
+        assert_eq!(redacted.device_ids, full.device_ids);
+        assert!(full.patient.id.is_some());
     }
 
     #[test]
