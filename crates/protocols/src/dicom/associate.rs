@@ -22,8 +22,8 @@ pub(crate) struct AssociateInfo {
     pub called_ae: Arc<str>,
     pub calling_ae: Arc<str>,
     pub application_context: Option<Arc<str>>,
-    pub proposed: Vec<PresentationContext>,
-    pub accepted: Vec<AcceptedContext>,
+    pub proposed: Arc<[PresentationContext]>,
+    pub accepted: Arc<[AcceptedContext]>,
     pub max_pdu_length: Option<u32>,
     pub implementation_class_uid: Option<Arc<str>>,
     pub implementation_version: Option<Arc<str>>,
@@ -34,6 +34,84 @@ pub(crate) struct AssociateInfo {
     pub dropped: u64,
     /// An item ran past the end of its parent, or the fixed part was short.
     pub malformed: bool,
+}
+
+/// The presentation context items of one PDU, parsed.
+struct Contexts<T> {
+    list: Arc<[T]>,
+    dropped: u64,
+    malformed: bool,
+}
+
+impl<T> Clone for Contexts<T> {
+    fn clone(&self) -> Self {
+        Contexts {
+            list: Arc::clone(&self.list),
+            dropped: self.dropped,
+            malformed: self.malformed,
+        }
+    }
+}
+
+/// Context lists remembered per thread; past this many the table starts again.
+const MAX_CACHED_LISTS: usize = 64;
+/// Context items longer than this in all are parsed every time, not remembered.
+const MAX_CACHED_BYTES: usize = 64 << 10;
+
+type ContextTable<T> =
+    std::collections::HashMap<Box<[u8]>, Contexts<T>, foldhash::fast::RandomState>;
+
+thread_local! {
+    /// A modality sends the same A-ASSOCIATE-RQ items (storescu: 128 contexts, 500 UIDs) on every
+    /// association, and its peer the same -AC answer: each distinct run of context items is parsed
+    /// once and shared (keyed by its bytes, so only an identical run is ever reused). UIDs only: the
+    /// items carry no patient data.
+    static PROPOSED: std::cell::RefCell<ContextTable<PresentationContext>> =
+        std::cell::RefCell::default();
+    static ACCEPTED: std::cell::RefCell<ContextTable<AcceptedContext>> =
+        std::cell::RefCell::default();
+}
+
+/// `parse(region)`, or the list parsed from an identical region before.
+fn remembered<T>(
+    table: &'static std::thread::LocalKey<std::cell::RefCell<ContextTable<T>>>,
+    region: &[u8],
+    parse: fn(&[u8]) -> Contexts<T>,
+) -> Contexts<T> {
+    if region.len() > MAX_CACHED_BYTES {
+        return parse(region);
+    }
+    table.with_borrow_mut(|t| {
+        if let Some(c) = t.get(region) {
+            return c.clone();
+        }
+        let c = parse(region);
+        if t.len() >= MAX_CACHED_LISTS {
+            t.clear();
+        }
+        t.insert(region.into(), c.clone());
+        c
+    })
+}
+
+/// The bytes of the items of type `ty` when they follow one another (as every implementation sends
+/// them); `None` when there are none or other items come between them.
+fn run_of(items: &[u8], ty: u8) -> Option<&[u8]> {
+    let mut walk = Items::new(items);
+    let mut start = None;
+    let mut end = 0;
+    loop {
+        let at = items.len() - walk.rest.len();
+        let Some((t, _)) = walk.next() else { break };
+        let after = items.len() - walk.rest.len();
+        match (t == ty, start) {
+            (true, None) => (start, end) = (Some(at), after),
+            (true, Some(_)) if end == at => end = after,
+            (true, Some(_)) => return None,
+            (false, _) => {}
+        }
+    }
+    Some(&items[start?..end])
 }
 
 /// Items of a variable field: (type, value). A truncated last item sets `malformed` and ends the walk.
@@ -87,27 +165,97 @@ pub(crate) fn parse_associate(body: &[u8], is_rq: bool) -> AssociateInfo {
     }
     out.called_ae = uid(&body[4..20]);
     out.calling_ae = uid(&body[20..36]);
-    let mut items = Items::new(&body[FIXED_LEN..]);
+    let variable = &body[FIXED_LEN..];
+    let context_type = if is_rq { 0x20 } else { 0x21 };
+    // The contexts in one go when their items are contiguous (remembered), else item by item.
+    let run = run_of(variable, context_type);
+    let contexts = match run {
+        Some(run) if is_rq => {
+            let c = remembered(&PROPOSED, run, proposed_contexts);
+            out.proposed = c.list;
+            Some((c.dropped, c.malformed))
+        }
+        Some(run) => {
+            let c = remembered(&ACCEPTED, run, accepted_contexts);
+            out.accepted = c.list;
+            Some((c.dropped, c.malformed))
+        }
+        None => None,
+    };
+    if let Some((dropped, malformed)) = contexts {
+        out.dropped += dropped;
+        out.malformed |= malformed;
+    }
+    let mut proposed = Vec::new();
+    let mut accepted = Vec::new();
+    let (mut dropped, mut malformed) = (0, false);
+    let mut items = Items::new(variable);
     for (ty, value) in items.by_ref() {
         match ty {
             0x10 => out.application_context = Some(uid(value)),
-            0x20 if is_rq => parse_rq_context(value, &mut out),
-            0x21 if !is_rq => parse_ac_context(value, &mut out),
+            0x20 if is_rq && run.is_none() => {
+                proposed_context(value, &mut proposed, &mut dropped, &mut malformed);
+            }
+            0x21 if !is_rq && run.is_none() => {
+                accepted_context(value, &mut accepted, &mut dropped, &mut malformed);
+            }
             0x50 => parse_user_info(value, &mut out),
             _ => {}
         }
+    }
+    if run.is_none() {
+        if is_rq {
+            out.proposed = proposed.into();
+        } else {
+            out.accepted = accepted.into();
+        }
+        out.dropped += dropped;
+        out.malformed |= malformed;
     }
     out.malformed |= items.truncated;
     out
 }
 
-fn parse_rq_context(v: &[u8], out: &mut AssociateInfo) {
+/// The A-ASSOCIATE-RQ presentation context items in `run`.
+fn proposed_contexts(run: &[u8]) -> Contexts<PresentationContext> {
+    let mut list = Vec::new();
+    let (mut dropped, mut malformed) = (0, false);
+    for (_, value) in Items::new(run) {
+        proposed_context(value, &mut list, &mut dropped, &mut malformed);
+    }
+    Contexts {
+        list: list.into(),
+        dropped,
+        malformed,
+    }
+}
+
+/// The A-ASSOCIATE-AC presentation context items in `run`.
+fn accepted_contexts(run: &[u8]) -> Contexts<AcceptedContext> {
+    let mut list = Vec::new();
+    let (mut dropped, mut malformed) = (0, false);
+    for (_, value) in Items::new(run) {
+        accepted_context(value, &mut list, &mut dropped, &mut malformed);
+    }
+    Contexts {
+        list: list.into(),
+        dropped,
+        malformed,
+    }
+}
+
+fn proposed_context(
+    v: &[u8],
+    out: &mut Vec<PresentationContext>,
+    dropped: &mut u64,
+    malformed: &mut bool,
+) {
     if v.len() < 4 {
-        out.malformed = true;
+        *malformed = true;
         return;
     }
-    if out.proposed.len() >= MAX_CONTEXTS {
-        out.dropped += 1;
+    if out.len() >= MAX_CONTEXTS {
+        *dropped += 1;
         return;
     }
     let mut ctx = PresentationContext {
@@ -122,21 +270,26 @@ fn parse_rq_context(v: &[u8], out: &mut AssociateInfo) {
             0x40 if ctx.transfer_syntaxes.len() < MAX_TRANSFER_SYNTAXES => {
                 ctx.transfer_syntaxes.push(uid(value));
             }
-            0x40 => out.dropped += 1,
+            0x40 => *dropped += 1,
             _ => {}
         }
     }
-    out.malformed |= items.truncated;
-    out.proposed.push(ctx);
+    *malformed |= items.truncated;
+    out.push(ctx);
 }
 
-fn parse_ac_context(v: &[u8], out: &mut AssociateInfo) {
+fn accepted_context(
+    v: &[u8],
+    out: &mut Vec<AcceptedContext>,
+    dropped: &mut u64,
+    malformed: &mut bool,
+) {
     if v.len() < 4 {
-        out.malformed = true;
+        *malformed = true;
         return;
     }
-    if out.accepted.len() >= MAX_CONTEXTS {
-        out.dropped += 1;
+    if out.len() >= MAX_CONTEXTS {
+        *dropped += 1;
         return;
     }
     let mut ctx = AcceptedContext {
@@ -150,8 +303,8 @@ fn parse_ac_context(v: &[u8], out: &mut AssociateInfo) {
             ctx.transfer_syntax = uid(value);
         }
     }
-    out.malformed |= items.truncated;
-    out.accepted.push(ctx);
+    *malformed |= items.truncated;
+    out.push(ctx);
 }
 
 fn parse_user_info(v: &[u8], out: &mut AssociateInfo) {

@@ -150,10 +150,10 @@ pub struct Association {
     /// An A-ASSOCIATE-AC was seen (also when the association was later released or aborted).
     pub accepted: bool,
     pub application_context: Option<Arc<str>>,
-    /// At most 256.
-    pub proposed_contexts: Vec<PresentationContext>,
-    /// At most 256.
-    pub accepted_contexts: Vec<AcceptedContext>,
+    /// At most 256. Shared with other associations that proposed the very same contexts.
+    pub proposed_contexts: Arc<[PresentationContext]>,
+    /// At most 256. Shared like `proposed_contexts`.
+    pub accepted_contexts: Arc<[AcceptedContext]>,
     /// From the A-ASSOCIATE-RQ user information.
     pub max_pdu_length: Option<u32>,
     pub implementation_class_uid: Option<Arc<str>>,
@@ -213,8 +213,8 @@ impl Association {
             status,
             accepted: false,
             application_context: None,
-            proposed_contexts: Vec::new(),
-            accepted_contexts: Vec::new(),
+            proposed_contexts: Arc::default(),
+            accepted_contexts: Arc::default(),
             max_pdu_length: None,
             implementation_class_uid: None,
             implementation_version: None,
@@ -535,7 +535,7 @@ impl Core {
             2 => {
                 let info = associate::parse_associate(body, false);
                 self.note_parse(&info);
-                for c in &info.accepted {
+                for c in info.accepted.iter() {
                     if c.result == 0 {
                         self.syntaxes[usize::from(c.id)] =
                             Syntax::from_transfer_syntax(&c.transfer_syntax);

@@ -317,7 +317,7 @@ fn associate_rq_and_ac_are_parsed() {
     assert_eq!(a.status, AssociationStatus::Accepted);
     assert!(a.accepted);
     assert_eq!(
-        a.accepted_contexts,
+        *a.accepted_contexts,
         [
             AcceptedContext {
                 id: 1,
@@ -983,4 +983,64 @@ fn many_associations_on_one_connection_are_capped() {
     );
     assert_eq!(conn.associations().len(), MAX_ASSOCIATIONS_PER_CONNECTION);
     assert_eq!(conn.stats().associations_dropped, 11);
+}
+
+/// The context items of a repeated A-ASSOCIATE-RQ or -AC are parsed once and shared; a different
+/// run of items, one with a cut item, or contexts split by another item are parsed as they are.
+#[test]
+fn repeated_context_lists_are_shared_and_equal_to_a_fresh_parse() {
+    let contexts: &[(u8, &str, &[&str])] = &[
+        (1, VERIFICATION, &[IMPLICIT_LE]),
+        (3, CT_STORAGE, &[EXPLICIT_LE, IMPLICIT_LE, JPEG_BASELINE]),
+    ];
+    let body = |p: &[u8]| p[6..].to_vec();
+    let first = associate::parse_associate(&body(&rq("CT1", "PACS", contexts, &[])), true);
+    // Another calling AE with the same contexts: the same list, shared.
+    let again = associate::parse_associate(&body(&rq("CT2", "PACS", contexts, &[])), true);
+    assert!(Arc::ptr_eq(&first.proposed, &again.proposed));
+    assert_eq!(&*again.calling_ae, "CT2");
+    assert_eq!(first.proposed.len(), 2);
+    assert_eq!(first.proposed[1].transfer_syntaxes.len(), 3);
+    assert_eq!(&*first.proposed[1].abstract_syntax, CT_STORAGE);
+
+    // The same contexts with the user information between them: parsed item by item, equal.
+    let mut split = associate_fixed("CT1", "PACS");
+    let ctx = |id: u8, abs: &str, tss: &[&str]| {
+        let mut v = vec![id, 0, 0, 0];
+        v.extend(item(0x30, abs.as_bytes()));
+        for t in tss {
+            v.extend(item(0x40, t.as_bytes()));
+        }
+        item(0x20, &v)
+    };
+    split.extend(ctx(1, VERIFICATION, &[IMPLICIT_LE]));
+    split.extend(user_info(&[]));
+    split.extend(ctx(
+        3,
+        CT_STORAGE,
+        &[EXPLICIT_LE, IMPLICIT_LE, JPEG_BASELINE],
+    ));
+    let apart = associate::parse_associate(&split, true);
+    assert_eq!(*apart.proposed, *first.proposed);
+    assert!(!Arc::ptr_eq(&apart.proposed, &first.proposed));
+    assert_eq!(apart.max_pdu_length, Some(16384));
+
+    // A context item too short to hold its header is malformed, the first time and when remembered.
+    for _ in 0..2 {
+        let mut cut = associate_fixed("CT1", "PACS");
+        cut.extend(ctx(1, VERIFICATION, &[IMPLICIT_LE]));
+        cut.extend(item(0x20, &[5, 0]));
+        cut.extend(user_info(&[]));
+        let info = associate::parse_associate(&cut, true);
+        assert!(info.malformed);
+        assert_eq!(info.proposed.len(), 1);
+    }
+
+    // The -AC answers too.
+    let answer: &[(u8, u8, &str)] = &[(1, 0, IMPLICIT_LE), (3, 4, "")];
+    let a1 = associate::parse_associate(&body(&ac("CT1", "PACS", answer)), false);
+    let a2 = associate::parse_associate(&body(&ac("CT1", "PACS", answer)), false);
+    assert!(Arc::ptr_eq(&a1.accepted, &a2.accepted));
+    assert_eq!(a1.accepted[1].result, 4);
+    assert!(a1.proposed.is_empty());
 }
