@@ -284,6 +284,9 @@ impl Reader {
             return;
         }
         self.buf.clear();
+        // The whole PDU at once (an A-ASSOCIATE-RQ is about 10 KB, in many segments): no doubling
+        // on the way. `len` is at most MAX_BUFFERED_PDU.
+        self.buf.reserve(len as usize);
         self.phase = Phase::Buffer { ty, remaining: len };
     }
 
