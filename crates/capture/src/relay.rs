@@ -239,7 +239,7 @@ impl Inbox {
     pub fn replay<H: FlowHandler>(self, handler: &mut H) {
         let mut slots: Vec<Option<H::Consumer>> = Vec::new();
         for mut batch in self.rx.iter() {
-            apply(&batch, handler, &mut slots);
+            apply(&mut batch, handler, &mut slots);
             batch.clear();
             // A full spare channel means enough spares already: this one is dropped.
             let _ = self.spare.try_send(batch);
@@ -247,9 +247,9 @@ impl Inbox {
     }
 }
 
-fn apply<H: FlowHandler>(batch: &Batch, handler: &mut H, slots: &mut Vec<Option<H::Consumer>>) {
+fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Option<H::Consumer>>) {
     let mut opened = batch.opened.iter();
-    let mut finished = batch.finished.iter();
+    let mut finished = batch.finished.drain(..);
     for op in &batch.ops {
         let slot = op.slot as usize;
         match op.kind {
@@ -264,7 +264,7 @@ fn apply<H: FlowHandler>(batch: &Batch, handler: &mut H, slots: &mut Vec<Option<
                 let record = finished.next();
                 let consumer = slots.get_mut(slot).and_then(Option::take);
                 if let (Some(record), Some(consumer)) = (record, consumer) {
-                    handler.finish(record.clone(), consumer);
+                    handler.finish(record, consumer);
                 }
             }
             kind => {
