@@ -493,6 +493,23 @@ impl<'a> Value<'a> {
         Cow::Owned(self.text_capped(max))
     }
 
+    /// The value as text when it is its own first component and needs no decoding: at most `max` bytes,
+    /// ASCII, no repetition, component or escape character. Equal to
+    /// `self.component(1)?.text_capped_cow(max)` whenever it is `Some`, without splitting anything.
+    pub fn plain_first_component(&self, max: usize) -> Option<&'a str> {
+        let d = self.delimiters;
+        let absent = 0x80;
+        let plain = self.raw.len() <= max
+            && super::scan::plain(
+                self.raw,
+                d.repetition.unwrap_or(absent),
+                d.component.unwrap_or(absent),
+                d.escape.unwrap_or(absent),
+            );
+        // ASCII, so valid UTF-8.
+        plain.then(|| std::str::from_utf8(self.raw).ok()).flatten()
+    }
+
     fn split_nth(&self, sep: Option<u8>, n: usize) -> Option<Value<'a>> {
         let raw = match sep {
             Some(sep) => super::scan::nth_piece(self.raw, sep, n)?,
@@ -653,6 +670,45 @@ PV1|1|I|ICU^07^01";
             Some(&b"A01"[..]),
             "field() agrees with get()"
         );
+    }
+
+    /// Where the plain shortcut answers, it answers what splitting and decoding would: for values with
+    /// and without each delimiter, escapes, non-ASCII bytes, and around the length cap.
+    #[test]
+    fn plain_first_component_agrees_with_component_one() {
+        let values: [&[u8]; 14] = [
+            b"",
+            b"ADT1",
+            b"GOOD HEALTH HOSPITAL",
+            b"ADT^A01",
+            b"A~B",
+            b"A&B",
+            b"A\\F\\B",
+            b"caf\xc3\xa9",
+            b"\xff\xfe",
+            b"\"\"",
+            b"0123456789abcdef0123456789abcdef01",
+            b"0123456789abcdef0123456789abcdef0^1",
+            b"^leading",
+            b"trailing~",
+        ];
+        for delimiters in [Delimiters::default(), Delimiters::literal(b'|')] {
+            for raw in values {
+                let v = Value { raw, delimiters };
+                for max in [0, 4, 16, 34, 256] {
+                    let shortcut = v.plain_first_component(max);
+                    let full = v.component(1).map(|c| c.text_capped_cow(max));
+                    if let Some(text) = shortcut {
+                        assert_eq!(Some(text), full.as_deref(), "{raw:?} max {max}");
+                    }
+                }
+                let plain = v.plain_first_component(256).is_some();
+                let expected = raw.is_ascii() && !raw.iter().any(|b| b"^~\\".contains(b));
+                if delimiters == Delimiters::default() {
+                    assert_eq!(plain, expected, "{raw:?}");
+                }
+            }
+        }
     }
 
     #[test]

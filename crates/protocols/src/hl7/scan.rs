@@ -86,9 +86,40 @@ pub fn split_into<'a>(raw: &'a [u8], sep: u8, pieces: &mut [&'a [u8]]) -> usize 
     count
 }
 
+/// True when `raw` is ASCII and holds none of `a`, `b`, `c` (a byte of 0x80 or above stands for "no
+/// such delimiter": such bytes fail the ASCII test anyway).
+#[inline]
+pub fn plain(raw: &[u8], a: u8, b: u8, c: u8) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (words, tail) = raw.as_chunks::<8>();
+    for w in words {
+        if u64::from_le_bytes(*w) & HIGH != 0 || mask(w, a) | mask(w, b) | mask(w, c) != 0 {
+            return false;
+        }
+    }
+    tail.iter().all(|&t| t < 0x80 && t != a && t != b && t != c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_is_ascii_without_the_delimiters() {
+        for len in 0..40usize {
+            for at in 0..len {
+                let mut s: Vec<u8> = (0..len).map(|i| b'A' + (i % 26) as u8).collect();
+                assert!(plain(&s, b'^', b'~', b'\\'), "{s:?}");
+                for bad in [b'^', b'~', b'\\', 0x80, 0xc3, 0xff] {
+                    s[at] = bad;
+                    assert!(!plain(&s, b'^', b'~', b'\\'), "{s:?}");
+                    s[at] = b'x';
+                }
+                // An absent delimiter (0x80) matches nothing that is ASCII.
+                assert!(plain(&s, 0x80, 0x80, 0x80));
+            }
+        }
+    }
 
     /// Every piece of every split of many strings, against `slice::split`.
     #[test]

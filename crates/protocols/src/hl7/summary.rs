@@ -530,8 +530,17 @@ fn device_ids<'a>(
 
 /// Component `c` of field `n` (first repetition), decoded and capped; empty when absent.
 fn component<'a>(seg: &FieldIndex<'a>, n: usize, c: usize) -> Cow<'a, str> {
-    seg.field(n)
-        .and_then(|v| v.component(c))
+    let Some(field) = seg.field(n) else {
+        return Cow::Borrowed("");
+    };
+    // Most routing fields (applications, facilities, control id, version) are one plain component.
+    if c == 1
+        && let Some(text) = field.plain_first_component(MAX_TEXT)
+    {
+        return Cow::Borrowed(text);
+    }
+    field
+        .component(c)
         .map_or(Cow::Borrowed(""), |v| v.text_capped_cow(MAX_TEXT))
 }
 
