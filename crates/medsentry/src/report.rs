@@ -371,9 +371,9 @@ fn ns_rfc3339(ns: i64) -> String {
 }
 
 /// The inventory as report rows, most critical categories first.
-pub fn devices_out(devices: Vec<inventory::Device>) -> Vec<DeviceOut> {
+pub fn devices_out(devices: &[inventory::Device]) -> Vec<DeviceOut> {
     let mut out: Vec<DeviceOut> = devices
-        .into_iter()
+        .iter()
         .map(|d| {
             let field = |k: &str| d.get(k).map(str::to_string);
             DeviceOut {
@@ -438,7 +438,7 @@ impl Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
         let mut events = c.events.borrow_mut();
         let decided = std::mem::take(&mut events.inventory).finish(&c.rules);
-        let devices = devices_out(decided.clone());
+        let devices = devices_out(&decided);
         let f = &stats.flows;
         let r = &f.reassembly;
         let d = &stats.defrag;
