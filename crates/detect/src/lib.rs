@@ -125,7 +125,8 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
         return;
     }
     let rec = view.record;
-    let mut detail = String::new();
+    // Room for the usual detail (types, endpoints, a dozen field names) without regrowing.
+    let mut detail = String::with_capacity(256);
     if hl7_with_phi > 0 {
         let _ = write!(detail, "{hl7_with_phi} HL7 messages with patient data (");
         for (i, (t, n)) in by_type.iter().enumerate() {
