@@ -348,7 +348,29 @@ impl ClientHello {
 
     /// JA3: the MD5 of [`ja3_string`](Self::ja3_string), in lower-case hex.
     pub fn ja3(&self) -> String {
-        hex(&md5(self.ja3_string().as_bytes()))
+        // A client sends the same hello on every connection, and formatting some fifty numbers costs
+        // more than the MD5: each distinct hello is fingerprinted once per thread. The key holds each
+        // list's length before the list, so that no two hellos share one.
+        let lists = [&self.ciphers[..], &self.extensions[..], &self.groups[..]];
+        let formats = &self.ec_point_formats;
+        let mut key =
+            Vec::with_capacity(5 + lists.iter().map(|l| l.len()).sum::<usize>() + formats.len());
+        key.push(self.legacy_version);
+        for list in lists {
+            key.push(list.len() as u16);
+            key.extend_from_slice(list);
+        }
+        key.extend(formats.iter().map(|&f| u16::from(f)));
+        if let Some(h) = JA3_HASHES.with_borrow(|m| m.get(&key).cloned()) {
+            return h;
+        }
+        let h = hex(&md5(self.ja3_string().as_bytes()));
+        JA3_HASHES.with_borrow_mut(|m| {
+            if m.len() < MAX_JA4_HASHES {
+                m.insert(key, h.clone());
+            }
+        });
+        h
     }
 
     /// JA4 for TLS over TCP, as FoxIO specifies it: `t13d1516h2_8daaf6152771_e5627efa2ab1`.
@@ -467,11 +489,16 @@ fn hash12_of_list(list: &[u16], tail: &[u16]) -> String {
     h
 }
 
-/// Distinct lists [`hash12_of_list`] remembers per thread; past this it hashes every time.
+/// Distinct lists [`hash12_of_list`] (and hellos [`ClientHello::ja3`]) remembers per thread; past this
+/// it hashes every time.
 const MAX_JA4_HASHES: usize = 4096;
 
 thread_local! {
     static JA4_HASHES: std::cell::RefCell<
+        std::collections::HashMap<Vec<u16>, String, foldhash::fast::RandomState>,
+    > = std::cell::RefCell::default();
+    /// JA3 by the hello's version and lists (see [`ClientHello::ja3`]).
+    static JA3_HASHES: std::cell::RefCell<
         std::collections::HashMap<Vec<u16>, String, foldhash::fast::RandomState>,
     > = std::cell::RefCell::default();
 }
@@ -1141,6 +1168,38 @@ mod tests {
         let reader = read(true, bytes, usize::MAX);
         assert_eq!(reader.stop_reason(), Some(StopReason::Complete));
         reader.client_hello().expect("a client hello").clone()
+    }
+
+    /// JA3 is remembered per distinct hello: hellos whose lists hold the same values split differently,
+    /// or differ in one value or the version, each get their own fingerprint, the first time and when
+    /// remembered.
+    #[test]
+    fn remembered_ja3_tells_apart_hellos_that_differ_anywhere() {
+        let base = parse_whole(&records(&spec_hello(false), 16_384));
+        let mut variants = vec![base.clone()];
+        let mut moved = base.clone();
+        let c = moved.ciphers.pop().unwrap();
+        moved.extensions.insert(0, c);
+        variants.push(moved);
+        let mut version = base.clone();
+        version.legacy_version = 0x0301;
+        variants.push(version);
+        let mut group = base.clone();
+        group.groups.push(25);
+        variants.push(group);
+        let mut formats = base.clone();
+        formats.ec_point_formats = vec![0, 1];
+        variants.push(formats);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..2 {
+            for h in &variants {
+                assert_eq!(h.ja3(), hex(&md5(h.ja3_string().as_bytes())));
+            }
+        }
+        for h in &variants {
+            seen.insert(h.ja3());
+        }
+        assert_eq!(seen.len(), variants.len());
     }
 
     #[test]
