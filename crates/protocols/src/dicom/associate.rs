@@ -53,6 +53,57 @@ impl<T> Clone for Contexts<T> {
     }
 }
 
+/// Context items being read: the list so far and what did not fit or parse.
+struct Collecting<T> {
+    list: Vec<T>,
+    dropped: u64,
+    malformed: bool,
+}
+
+impl<T> Collecting<T> {
+    fn new() -> Self {
+        Collecting {
+            list: Vec::new(),
+            dropped: 0,
+            malformed: false,
+        }
+    }
+
+    /// Whether context item `v` can be read and kept: long enough for its header, and within
+    /// [`MAX_CONTEXTS`] (otherwise it is counted as malformed or dropped).
+    fn room_for(&mut self, v: &[u8]) -> bool {
+        if v.len() < 4 {
+            self.malformed = true;
+            false
+        } else if self.list.len() >= MAX_CONTEXTS {
+            self.dropped += 1;
+            false
+        } else {
+            true
+        }
+    }
+
+    fn done(self) -> Contexts<T> {
+        Contexts {
+            list: self.list.into(),
+            dropped: self.dropped,
+            malformed: self.malformed,
+        }
+    }
+}
+
+/// Reads one context item into the list.
+type ContextItem<T> = fn(&[u8], &mut Collecting<T>);
+
+/// Every context item of `run` (a run of items of one type).
+fn contexts_of<T>(run: &[u8], item: ContextItem<T>) -> Contexts<T> {
+    let mut c = Collecting::new();
+    for (_, value) in Items::new(run) {
+        item(value, &mut c);
+    }
+    c.done()
+}
+
 /// Context lists remembered per thread; past this many the table starts again.
 const MAX_CACHED_LISTS: usize = 64;
 /// Context items longer than this in all are parsed every time, not remembered.
@@ -72,12 +123,13 @@ thread_local! {
         std::cell::RefCell::default();
 }
 
-/// `parse(region)`, or the list parsed from an identical region before.
+/// The contexts of `region`, or the list parsed from an identical region before.
 fn remembered<T>(
     table: &'static std::thread::LocalKey<std::cell::RefCell<ContextTable<T>>>,
     region: &[u8],
-    parse: fn(&[u8]) -> Contexts<T>,
+    item: ContextItem<T>,
 ) -> Contexts<T> {
+    let parse = |region| contexts_of(region, item);
     if region.len() > MAX_CACHED_BYTES {
         return parse(region);
     }
@@ -169,93 +221,39 @@ pub(crate) fn parse_associate(body: &[u8], is_rq: bool) -> AssociateInfo {
     let context_type = if is_rq { 0x20 } else { 0x21 };
     // The contexts in one go when their items are contiguous (remembered), else item by item.
     let run = run_of(variable, context_type);
-    let contexts = match run {
-        Some(run) if is_rq => {
-            let c = remembered(&PROPOSED, run, proposed_contexts);
-            out.proposed = c.list;
-            Some((c.dropped, c.malformed))
-        }
-        Some(run) => {
-            let c = remembered(&ACCEPTED, run, accepted_contexts);
-            out.accepted = c.list;
-            Some((c.dropped, c.malformed))
-        }
-        None => None,
-    };
-    if let Some((dropped, malformed)) = contexts {
-        out.dropped += dropped;
-        out.malformed |= malformed;
-    }
-    let mut proposed = Vec::new();
-    let mut accepted = Vec::new();
-    let (mut dropped, mut malformed) = (0, false);
+    let mut proposed = Collecting::new();
+    let mut accepted = Collecting::new();
     let mut items = Items::new(variable);
     for (ty, value) in items.by_ref() {
         match ty {
             0x10 => out.application_context = Some(uid(value)),
-            0x20 if is_rq && run.is_none() => {
-                proposed_context(value, &mut proposed, &mut dropped, &mut malformed);
-            }
-            0x21 if !is_rq && run.is_none() => {
-                accepted_context(value, &mut accepted, &mut dropped, &mut malformed);
-            }
+            0x20 if is_rq && run.is_none() => proposed_context(value, &mut proposed),
+            0x21 if !is_rq && run.is_none() => accepted_context(value, &mut accepted),
             0x50 => parse_user_info(value, &mut out),
             _ => {}
         }
     }
-    if run.is_none() {
-        if is_rq {
-            out.proposed = proposed.into();
-        } else {
-            out.accepted = accepted.into();
-        }
-        out.dropped += dropped;
-        out.malformed |= malformed;
-    }
-    out.malformed |= items.truncated;
+    let (proposed, accepted) = match run {
+        Some(run) if is_rq => (
+            remembered(&PROPOSED, run, proposed_context),
+            accepted.done(),
+        ),
+        Some(run) => (
+            proposed.done(),
+            remembered(&ACCEPTED, run, accepted_context),
+        ),
+        None => (proposed.done(), accepted.done()),
+    };
+    out.proposed = proposed.list;
+    out.accepted = accepted.list;
+    out.dropped += proposed.dropped + accepted.dropped;
+    out.malformed |= proposed.malformed | accepted.malformed | items.truncated;
     out
 }
 
-/// The A-ASSOCIATE-RQ presentation context items in `run`.
-fn proposed_contexts(run: &[u8]) -> Contexts<PresentationContext> {
-    let mut list = Vec::new();
-    let (mut dropped, mut malformed) = (0, false);
-    for (_, value) in Items::new(run) {
-        proposed_context(value, &mut list, &mut dropped, &mut malformed);
-    }
-    Contexts {
-        list: list.into(),
-        dropped,
-        malformed,
-    }
-}
-
-/// The A-ASSOCIATE-AC presentation context items in `run`.
-fn accepted_contexts(run: &[u8]) -> Contexts<AcceptedContext> {
-    let mut list = Vec::new();
-    let (mut dropped, mut malformed) = (0, false);
-    for (_, value) in Items::new(run) {
-        accepted_context(value, &mut list, &mut dropped, &mut malformed);
-    }
-    Contexts {
-        list: list.into(),
-        dropped,
-        malformed,
-    }
-}
-
-fn proposed_context(
-    v: &[u8],
-    out: &mut Vec<PresentationContext>,
-    dropped: &mut u64,
-    malformed: &mut bool,
-) {
-    if v.len() < 4 {
-        *malformed = true;
-        return;
-    }
-    if out.len() >= MAX_CONTEXTS {
-        *dropped += 1;
+/// One A-ASSOCIATE-RQ presentation context item.
+fn proposed_context(v: &[u8], out: &mut Collecting<PresentationContext>) {
+    if !out.room_for(v) {
         return;
     }
     let mut ctx = PresentationContext {
@@ -270,26 +268,17 @@ fn proposed_context(
             0x40 if ctx.transfer_syntaxes.len() < MAX_TRANSFER_SYNTAXES => {
                 ctx.transfer_syntaxes.push(uid(value));
             }
-            0x40 => *dropped += 1,
+            0x40 => out.dropped += 1,
             _ => {}
         }
     }
-    *malformed |= items.truncated;
-    out.push(ctx);
+    out.malformed |= items.truncated;
+    out.list.push(ctx);
 }
 
-fn accepted_context(
-    v: &[u8],
-    out: &mut Vec<AcceptedContext>,
-    dropped: &mut u64,
-    malformed: &mut bool,
-) {
-    if v.len() < 4 {
-        *malformed = true;
-        return;
-    }
-    if out.len() >= MAX_CONTEXTS {
-        *dropped += 1;
+/// One A-ASSOCIATE-AC presentation context item.
+fn accepted_context(v: &[u8], out: &mut Collecting<AcceptedContext>) {
+    if !out.room_for(v) {
         return;
     }
     let mut ctx = AcceptedContext {
@@ -303,8 +292,8 @@ fn accepted_context(
             ctx.transfer_syntax = uid(value);
         }
     }
-    *malformed |= items.truncated;
-    out.push(ctx);
+    out.malformed |= items.truncated;
+    out.list.push(ctx);
 }
 
 fn parse_user_info(v: &[u8], out: &mut AssociateInfo) {
