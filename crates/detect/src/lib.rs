@@ -6,12 +6,11 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::net::IpAddr;
 
 use capture::FlowRecord;
-use capture::addr::DisplayIp;
+use capture::addr::{DisplayIp, IPV4_LEN, format_ipv4};
 use protocols::cleartext::LoginOutcome;
 use protocols::detect::App;
 use protocols::session::FlowResults;
@@ -56,7 +55,7 @@ pub struct Finding {
     pub title: String,
     pub detail: String,
     /// Field names that carried patient data (for `cleartext-phi`).
-    pub phi_fields: Vec<String>,
+    pub phi_fields: Vec<&'static str>,
     /// User names sent in cleartext (for `cleartext-credentials`).
     pub usernames: Vec<String>,
 }
@@ -79,14 +78,32 @@ pub fn flow_findings(view: &FlowView<'_>, show_phi: bool) -> Vec<Finding> {
     out
 }
 
-fn endpoints(r: &FlowRecord) -> String {
-    format!(
-        "{}:{} -> {}:{}",
-        DisplayIp(r.client.ip),
-        r.client.port,
-        DisplayIp(r.server.ip),
-        r.server.port
-    )
+/// Appends `ip` as its `Display` writes it; IPv4 without the formatting machinery (a finding names
+/// two or three addresses, and a large capture has tens of thousands of findings).
+fn push_ip(s: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => s.push_str(format_ipv4(v4, &mut [0; IPV4_LEN])),
+        IpAddr::V6(_) => {
+            let _ = write!(s, "{}", DisplayIp(ip));
+        }
+    }
+}
+
+/// Appends `client:port -> server:port`.
+fn push_endpoints(s: &mut String, r: &FlowRecord) {
+    push_ip(s, r.client.ip);
+    let _ = write!(s, ":{} -> ", r.client.port);
+    push_ip(s, r.server.ip);
+    let _ = write!(s, ":{}", r.server.port);
+}
+
+/// `head`, an address, then `tail`, in one allocation.
+fn with_ip(head: &str, ip: IpAddr, tail: &str) -> String {
+    let mut s = String::with_capacity(head.len() + 39 + tail.len());
+    s.push_str(head);
+    push_ip(&mut s, ip);
+    s.push_str(tail);
+    s
 }
 
 /// Patient data in cleartext: HL7 messages with PHI-bearing fields, DICOM data sets with patient
@@ -96,7 +113,8 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
         return;
     }
     let r = view.results;
-    let mut fields: BTreeMap<&str, u64> = r.hl7.phi_fields.iter().collect();
+    // Field names, sorted and without duplicates (all static: PHI_FIELDS and the DICOM tag names).
+    let mut names: Vec<&'static str> = r.hl7.phi_fields.iter().map(|(name, _)| name).collect();
     let mut patients: Vec<String> = if show_phi {
         r.hl7.patient_ids.clone()
     } else {
@@ -110,9 +128,7 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
             continue;
         }
         dicom_with_phi += 1;
-        for f in &a.patient_attributes {
-            *fields.entry(f).or_default() += 1;
-        }
+        names.extend_from_slice(&a.patient_attributes);
         if show_phi
             && let Some(id) = &a.patient.id
             && !patients.contains(id)
@@ -124,14 +140,19 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
     if hl7_with_phi == 0 && dicom_with_phi == 0 {
         return;
     }
+    names.sort_unstable();
+    names.dedup();
     let rec = view.record;
     // Room for the usual detail (types, endpoints, a dozen field names) without regrowing.
     let mut detail = String::with_capacity(256);
     if hl7_with_phi > 0 {
         let _ = write!(detail, "{hl7_with_phi} HL7 messages with patient data (");
         for (i, (t, n)) in by_type.iter().enumerate() {
-            let sep = if i > 0 { ", " } else { "" };
-            let _ = write!(detail, "{sep}{t} x{n}");
+            if i > 0 {
+                detail.push_str(", ");
+            }
+            detail.push_str(t);
+            let _ = write!(detail, " x{n}");
         }
         detail.push(')');
     }
@@ -144,33 +165,33 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
             "{dicom_with_phi} DICOM associations with patient attributes in data sets"
         );
     }
-    let names: Vec<&str> = fields.keys().copied().collect();
-    let _ = write!(
-        detail,
-        " over {} in cleartext; fields: {}",
-        endpoints(rec),
-        names.join(", ")
-    );
+    detail.push_str(" over ");
+    push_endpoints(&mut detail, rec);
+    detail.push_str(" in cleartext; fields: ");
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            detail.push_str(", ");
+        }
+        detail.push_str(name);
+    }
     if show_phi && !patients.is_empty() {
         let _ = write!(detail, "; patient ids: {}", patients.join(", "));
     }
     let what = if dicom_with_phi > 0 && hl7_with_phi == 0 {
-        "DICOM"
+        "Patient data sent unencrypted (DICOM) from "
     } else {
-        "HL7"
+        "Patient data sent unencrypted (HL7) from "
     };
+    let mut title = with_ip(what, rec.client.ip, " to ");
+    push_ip(&mut title, rec.server.ip);
     out.push(Finding {
         kind: kind::CLEARTEXT_PHI,
         severity: Severity::High,
         flow: rec.id,
         device: rec.client.ip,
-        title: format!(
-            "Patient data sent unencrypted ({what}) from {} to {}",
-            DisplayIp(rec.client.ip),
-            DisplayIp(rec.server.ip)
-        ),
+        title,
         detail,
-        phi_fields: names.into_iter().map(String::from).collect(),
+        phi_fields: names,
         usernames: Vec::new(),
     });
 }
@@ -198,12 +219,14 @@ fn cleartext_credentials(view: &FlowView<'_>, out: &mut Vec<Finding>) {
         .filter(|c| c.outcome == LoginOutcome::Accepted)
         .count();
     let protocol = creds[0].protocol;
-    let detail = format!(
-        "{} {} login attempt(s) with a cleartext password over {} ({} accepted); user names: {}",
-        creds.len(),
-        protocol,
-        endpoints(rec),
-        accepted,
+    let mut detail = format!(
+        "{} {protocol} login attempt(s) with a cleartext password over ",
+        creds.len()
+    );
+    push_endpoints(&mut detail, rec);
+    let _ = write!(
+        detail,
+        " ({accepted} accepted); user names: {}",
         usernames.join(", ")
     );
     out.push(Finding {
@@ -215,9 +238,10 @@ fn cleartext_credentials(view: &FlowView<'_>, out: &mut Vec<Finding>) {
         },
         flow: rec.id,
         device: rec.server.ip,
-        title: format!(
-            "Password sent in cleartext ({protocol}) to {}",
-            DisplayIp(rec.server.ip)
+        title: with_ip(
+            &format!("Password sent in cleartext ({protocol}) to "),
+            rec.server.ip,
+            "",
         ),
         detail,
         phi_fields: Vec::new(),
@@ -247,15 +271,17 @@ fn insecure_protocol(view: &FlowView<'_>, out: &mut Vec<Finding>) {
         severity,
         flow: rec.id,
         device: rec.server.ip,
-        title: format!(
-            "{name} in use on {} port {}",
-            DisplayIp(rec.server.ip),
-            rec.server.port
+        title: with_ip(
+            &format!("{name} in use on "),
+            rec.server.ip,
+            &format!(" port {}", rec.server.port),
         ),
-        detail: format!(
-            "{name} session {}: management traffic without encryption",
-            endpoints(rec)
-        ),
+        detail: {
+            let mut d = format!("{name} session ");
+            push_endpoints(&mut d, rec);
+            d.push_str(": management traffic without encryption");
+            d
+        },
         phi_fields: Vec::new(),
         usernames: Vec::new(),
     });
@@ -293,10 +319,12 @@ fn snmp_community(view: &FlowView<'_>, out: &mut Vec<Finding>) {
     } else {
         "community strings"
     };
-    let mut detail = format!(
-        "{messages} SNMP {versions} message(s) over {} carry {strings} of {} bytes in cleartext; \
+    let mut detail = format!("{messages} SNMP {versions} message(s) over ");
+    push_endpoints(&mut detail, rec);
+    let _ = write!(
+        detail,
+        " carry {strings} of {} bytes in cleartext; \
          a community is a password (its value is not reported) and anyone on the path can reuse it",
-        endpoints(rec),
         lengths.join(" and ")
     );
     if snmp.set_requests > 0 {
@@ -321,4 +349,146 @@ fn snmp_community(view: &FlowView<'_>, out: &mut Vec<Finding>) {
         phi_fields: Vec::new(),
         usernames: Vec::new(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capture::reassembly::EndReason;
+    use capture::{Endpoint, Timestamp};
+    use protocols::cleartext::Credential;
+    use protocols::session::SnmpTotals;
+
+    fn record(client: &str, cport: u16, server: &str, sport: u16) -> FlowRecord {
+        FlowRecord {
+            id: 7,
+            protocol: 6,
+            vlan: [0; 2],
+            client: Endpoint {
+                ip: client.parse().unwrap(),
+                port: cport,
+            },
+            server: Endpoint {
+                ip: server.parse().unwrap(),
+                port: sport,
+            },
+            first_seen: Timestamp(0),
+            last_seen: Timestamp(0),
+            packets: [1; 2],
+            bytes: [100; 2],
+            payload_bytes: [50; 2],
+            handshake_seen: true,
+            tcp_state: None,
+            end: EndReason::Fin,
+            reassembly: Default::default(),
+            truncated_packets: 0,
+            macs: [None; 2],
+        }
+    }
+
+    fn run(rec: &FlowRecord, app: App, results: &FlowResults) -> Vec<Finding> {
+        let view = FlowView {
+            record: rec,
+            app,
+            encrypted: false,
+            results,
+        };
+        flow_findings(&view, false)
+    }
+
+    #[test]
+    fn cleartext_phi_names_the_fields_sorted_and_the_endpoints() {
+        let msg = b"MSH|^~\\&|MON|ICU|EHR|HOSP|20250101||ORU^R01|1|P|2.5\rPID|1||123^^^H^MR||DOE^JANE||19700101\r";
+        let summary = protocols::hl7::summarize(&protocols::hl7::parse(msg).unwrap());
+        let mut results = FlowResults::default();
+        results.hl7.with_phi = 2;
+        results.hl7.with_phi_by_type.insert("ORU^R01".into(), 1);
+        results.hl7.with_phi_by_type.insert("ADT^A01".into(), 1);
+        results.hl7.phi_fields.add(summary.phi_fields);
+        let rec = record("10.1.2.3", 40000, "10.9.8.7", 2575);
+        let f = run(&rec, App::Hl7, &results);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, kind::CLEARTEXT_PHI);
+        assert_eq!(
+            f[0].title,
+            "Patient data sent unencrypted (HL7) from 10.1.2.3 to 10.9.8.7"
+        );
+        assert_eq!(
+            f[0].detail,
+            "2 HL7 messages with patient data (ADT^A01 x1, ORU^R01 x1) over \
+             10.1.2.3:40000 -> 10.9.8.7:2575 in cleartext; fields: PID-3, PID-5, PID-7"
+        );
+        assert_eq!(f[0].phi_fields, ["PID-3", "PID-5", "PID-7"]);
+        // Nothing in the finding carries a value.
+        for value in ["123", "DOE", "JANE", "19700101"] {
+            assert!(!format!("{:?}", f[0]).contains(value), "{value}");
+        }
+    }
+
+    #[test]
+    fn credentials_and_insecure_protocol_over_ipv6() {
+        let mut results = FlowResults::default();
+        for (user, outcome) in [
+            ("admin", LoginOutcome::Accepted),
+            ("admin", LoginOutcome::Unknown),
+        ] {
+            results.credentials.push(Credential {
+                protocol: "telnet",
+                username: user.into(),
+                password_seen: true,
+                outcome,
+                ts: Timestamp(0),
+            });
+        }
+        let rec = record("2001:db8::1", 50000, "2001:db8::aa", 23);
+        let f = run(&rec, App::Telnet, &results);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].kind, kind::CLEARTEXT_CREDENTIALS);
+        assert_eq!(f[0].severity, Severity::Critical);
+        assert_eq!(
+            f[0].title,
+            "Password sent in cleartext (telnet) to 2001:db8::aa"
+        );
+        assert_eq!(
+            f[0].detail,
+            "2 telnet login attempt(s) with a cleartext password over \
+             2001:db8::1:50000 -> 2001:db8::aa:23 (1 accepted); user names: admin"
+        );
+        assert_eq!(f[0].usernames, ["admin"]);
+        assert_eq!(f[1].kind, kind::INSECURE_PROTOCOL);
+        assert_eq!(f[1].title, "telnet in use on 2001:db8::aa port 23");
+        assert_eq!(
+            f[1].detail,
+            "telnet session 2001:db8::1:50000 -> 2001:db8::aa:23: management traffic without \
+             encryption"
+        );
+    }
+
+    #[test]
+    fn snmp_names_community_lengths_never_values() {
+        let results = FlowResults {
+            snmp: Some(Box::new(SnmpTotals {
+                v2c: 3,
+                community_lengths: vec![6, 7],
+                set_requests: 1,
+                ..SnmpTotals::default()
+            })),
+            ..FlowResults::default()
+        };
+        let rec = record("10.0.0.5", 40001, "10.0.0.9", 161);
+        let f = run(&rec, App::Snmp, &results);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(
+            f[0].title,
+            "SNMP v2c with a cleartext community on 10.0.0.9"
+        );
+        assert_eq!(
+            f[0].detail,
+            "3 SNMP v2c message(s) over 10.0.0.5:40001 -> 10.0.0.9:161 carry community strings \
+             of 6 and 7 bytes in cleartext; a community is a password (its value is not reported) \
+             and anyone on the path can reuse it; 1 SetRequest(s) show it grants write access; \
+             use SNMPv3 with authentication and privacy"
+        );
+    }
 }

@@ -186,7 +186,7 @@ pub struct FindingOut {
     pub title: String,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub phi_fields: Vec<String>,
+    pub phi_fields: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub usernames: Vec<String>,
 }
