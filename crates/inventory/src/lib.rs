@@ -357,6 +357,7 @@ impl Inventory {
             let entry = devices.entry(t).or_default();
             merge(&mut entry.1, f);
         }
+        let by_field = rules.by_field();
         let mut out = Vec::with_capacity(devices.len());
         for (subject, (ips, mut f)) in devices {
             let (id, mac) = match subject {
@@ -396,7 +397,7 @@ impl Inventory {
                     })
                 })
                 .collect();
-            let fields = decide(&evidence, rules);
+            let fields = decide(&evidence, rules, &by_field);
             out.push(Device {
                 id,
                 mac,
@@ -461,39 +462,54 @@ pub fn oui_vendor(mac: &[u8; 6]) -> Option<String> {
         .map(|e| e.name().to_string())
 }
 
-/// Applies the rules to one device's evidence: for each field, the best-supported value.
-fn decide(evidence: &[Evidence], rules: &Rules) -> BTreeMap<&'static str, Attribute> {
+/// Applies the rules to one device's evidence: for each field, the best-supported value. `by_field`
+/// is [`Rules::by_field`]: only the rules that read a piece of evidence's field are tried on it.
+fn decide(
+    evidence: &[Evidence],
+    rules: &Rules,
+    by_field: &HashMap<&str, Vec<usize>>,
+) -> BTreeMap<&'static str, Attribute> {
+    // (rule, evidence) pairs that match, applied in rule order and, within a rule, in evidence
+    // order: a later pair of equal confidence wins, so that the user's rules override ours.
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    for (j, e) in evidence.iter().enumerate() {
+        for &i in by_field
+            .get(e.field.as_str())
+            .map_or(&[][..], Vec::as_slice)
+        {
+            if rules.rules[i].matches(&e.value) {
+                hits.push((i, j));
+            }
+        }
+    }
+    hits.sort_unstable();
     let mut out: BTreeMap<&'static str, Attribute> = BTreeMap::new();
-    for rule in &rules.rules {
-        for e in evidence.iter().filter(|e| rule.looks_at(&e.field)) {
-            if !rule.matches(&e.value) {
+    for (i, j) in hits {
+        let (rule, e) = (&rules.rules[i], &evidence[j]);
+        for (k, v) in &rule.set {
+            let Some(field) = rules::FIELDS.iter().find(|f| **f == k.as_str()) else {
+                continue;
+            };
+            let label = e.value.split('.').next().unwrap_or(&e.value);
+            let value = v.replace("$value", &e.value).replace("$label", label);
+            // Later rules win ties: the user's rules come after the shipped ones.
+            if out
+                .get(field)
+                .is_some_and(|a| a.confidence > rule.confidence)
+            {
                 continue;
             }
-            for (k, v) in &rule.set {
-                let Some(field) = rules::FIELDS.iter().find(|f| **f == k.as_str()) else {
-                    continue;
-                };
-                let label = e.value.split('.').next().unwrap_or(&e.value);
-                let value = v.replace("$value", &e.value).replace("$label", label);
-                // Later rules win ties: the user's rules come after the shipped ones.
-                if out
-                    .get(field)
-                    .is_some_and(|a| a.confidence > rule.confidence)
-                {
-                    continue;
-                }
-                out.insert(
-                    field,
-                    Attribute {
-                        value,
-                        confidence: rule.confidence,
-                        rule: rule.id.clone(),
-                        reason: rule.reason.clone(),
-                        evidence_field: e.field.clone(),
-                        evidence_value: e.value.clone(),
-                    },
-                );
-            }
+            out.insert(
+                field,
+                Attribute {
+                    value,
+                    confidence: rule.confidence,
+                    rule: rule.id.clone(),
+                    reason: rule.reason.clone(),
+                    evidence_field: e.field.clone(),
+                    evidence_value: e.value.clone(),
+                },
+            );
         }
     }
     if !out.contains_key("criticality") {
@@ -617,5 +633,33 @@ mod tests {
             d.evidence.iter().filter(|e| e.field == "dns.query").count(),
             MAX_VALUES_PER_FIELD
         );
+    }
+
+    #[test]
+    fn ties_go_to_the_later_rule_then_the_later_evidence() {
+        // Evidence comes out sorted by field: `a.first` before `b.second`.
+        let mut rules = Rules::default();
+        rules
+            .add(
+                "[[rule]]\nid='reads-b'\nfield='b.second'\nmatch='*'\nset={model='from b'}\n\
+                 confidence=0.5\nreason='r'\n\
+                 [[rule]]\nid='reads-a'\nfield='a.first'\nmatch='*'\nset={model='from a'}\n\
+                 confidence=0.5\nreason='r'\n\
+                 [[rule]]\nid='reads-both'\nfield='a.first|b.second|a.first'\nmatch='*'\n\
+                 set={vendor='$value'}\nconfidence=0.5\nreason='r'\n",
+                "t.toml",
+            )
+            .unwrap();
+        let mut inv = Inventory::new();
+        inv.saw(1, ip("10.0.0.5"), Some(PUMP));
+        inv.observe(2, Subject::Mac(PUMP), "a.first", "one");
+        inv.observe(2, Subject::Mac(PUMP), "b.second", "two");
+        let d = &inv.finish(&rules)[0];
+        // The later rule wins although its evidence comes first ...
+        assert_eq!(d.fields["model"].rule, "reads-a");
+        assert_eq!(d.get("model"), Some("from a"));
+        // ... and within one rule, the later evidence, each piece tried once.
+        assert_eq!(d.get("vendor"), Some("two"));
+        assert_eq!(d.fields["vendor"].evidence_field, "b.second");
     }
 }

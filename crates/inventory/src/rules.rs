@@ -1,7 +1,7 @@
 //! Classification rules: evidence patterns to device fields, as data (TOML). The built-in file ships
 //! in the binary; users add theirs with `--rules FILE`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
@@ -92,6 +92,20 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// For each evidence field, the rules that read it, in rule order, each once.
+    pub fn by_field(&self) -> HashMap<&str, Vec<usize>> {
+        let mut by: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            for f in &rule.fields {
+                let list = by.entry(f.as_str()).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        by
+    }
+
     pub fn builtin() -> Rules {
         let mut r = Rules::default();
         r.add(BUILTIN, "built-in rules")
