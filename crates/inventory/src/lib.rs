@@ -51,12 +51,28 @@ struct Seen {
 
 #[derive(Debug, Default)]
 struct SubjectFacts {
-    fields: BTreeMap<String, Vec<Seen>>,
+    /// Values per field, fields in the order first seen (a handful a subject, at most
+    /// [`MAX_FIELDS`]): a field is found by its name's address before its text, and
+    /// [`Inventory::finish`] sorts them by name.
+    fields: Vec<(&'static str, Vec<Seen>)>,
     first_ns: i64,
     last_ns: i64,
 }
 
 impl SubjectFacts {
+    fn values_mut(&mut self, field: &'static str) -> Option<&mut Vec<Seen>> {
+        // Field names are literals: the same name nearly always has the same address.
+        let i = match self
+            .fields
+            .iter()
+            .position(|(f, _)| std::ptr::eq(*f, field))
+        {
+            Some(i) => i,
+            None => self.fields.iter().position(|(f, _)| *f == field)?,
+        };
+        Some(&mut self.fields[i].1)
+    }
+
     fn touch(&mut self, ts: i64) {
         if self.first_ns == 0 || ts < self.first_ns {
             self.first_ns = ts;
@@ -236,7 +252,7 @@ impl Inventory {
     }
 
     /// Evidence about a subject: `field` names its kind (`dhcp.hostname`, `dicom.ae`, ...).
-    pub fn observe(&mut self, ts_ns: i64, subject: Subject, field: &str, value: &str) {
+    pub fn observe(&mut self, ts_ns: i64, subject: Subject, field: &'static str, value: &str) {
         let value = value.trim();
         if value.is_empty() {
             return;
@@ -257,7 +273,7 @@ impl Inventory {
         };
         // One look-up for a field already known (nearly every observation); a new field is inserted
         // with its first value.
-        if let Some(seen) = facts.fields.get_mut(field) {
+        if let Some(seen) = facts.values_mut(field) {
             if let Some(s) = seen.iter_mut().find(|s| s.value == value) {
                 s.count += 1;
                 s.first_ns = s.first_ns.min(ts_ns);
@@ -268,7 +284,7 @@ impl Inventory {
             return;
         }
         if facts.fields.len() < MAX_FIELDS {
-            facts.fields.insert(field.to_string(), vec![new()]);
+            facts.fields.push((field, vec![new()]));
         }
     }
 
@@ -384,12 +400,13 @@ impl Inventory {
                     .map(|l| l.iter().copied().collect())
                     .unwrap_or_default();
             }
+            f.fields.sort_unstable_by_key(|(field, _)| *field);
             let evidence: Vec<Evidence> = f
                 .fields
                 .iter()
                 .flat_map(|(field, seen)| {
                     seen.iter().map(move |s| Evidence {
-                        field: field.clone(),
+                        field: field.to_string(),
                         value: s.value.clone(),
                         first_ns: s.first_ns,
                         last_ns: s.last_ns,
@@ -423,13 +440,17 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-fn add_fact(f: &mut SubjectFacts, field: &str, value: &str, ts: i64) {
-    f.fields.entry(field.to_string()).or_default().push(Seen {
+fn add_fact(f: &mut SubjectFacts, field: &'static str, value: &str, ts: i64) {
+    let seen = Seen {
         value: value.to_string(),
         first_ns: ts,
         last_ns: ts,
         count: 1,
-    });
+    };
+    match f.values_mut(field) {
+        Some(values) => values.push(seen),
+        None => f.fields.push((field, vec![seen])),
+    }
 }
 
 fn merge(into: &mut SubjectFacts, from: SubjectFacts) {
@@ -438,7 +459,13 @@ fn merge(into: &mut SubjectFacts, from: SubjectFacts) {
         into.touch(from.last_ns);
     }
     for (field, seen) in from.fields {
-        let dst = into.fields.entry(field).or_default();
+        let dst = match into.values_mut(field) {
+            Some(dst) => dst,
+            None => {
+                into.fields.push((field, Vec::new()));
+                &mut into.fields.last_mut().expect("just pushed").1
+            }
+        };
         for s in seen {
             if let Some(d) = dst.iter_mut().find(|d| d.value == s.value) {
                 d.count += s.count;
