@@ -92,6 +92,9 @@ pub struct Inventory {
     mac_ips: FastMap<[u8; 6], BTreeSet<IpAddr>>,
     ip_macs: FastMap<IpAddr, BTreeSet<[u8; 6]>>,
     leases: FastMap<[u8; 6], BTreeSet<IpAddr>>,
+    /// The latest lease of each address, (time, MAC): an address given to one device, then to
+    /// another, belongs to the second.
+    latest_lease: FastMap<IpAddr, (i64, [u8; 6])>,
     /// DHCPv6 addresses by the MAC in the client's DUID, checked against the frames in `finish`.
     /// The time is the first reply's, for the device's first and last seen.
     duid_leases: FastMap<[u8; 6], BTreeMap<IpAddr, i64>>,
@@ -229,6 +232,7 @@ impl Inventory {
     pub fn lease(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
         if unicast(&mac) && is_host(&ip) {
             self.leases.entry(mac).or_default().insert(ip);
+            note_lease(&mut self.latest_lease, ts_ns, mac, ip);
             self.facts
                 .entry(Subject::Mac(mac))
                 .or_default()
@@ -297,6 +301,7 @@ impl Inventory {
             mac_ips,
             ip_macs,
             mut leases,
+            mut latest_lease,
             duid_leases,
         } = self;
         // Routers: one MAC for many addresses that are not its own leases.
@@ -322,17 +327,16 @@ impl Inventory {
                     .is_some_and(|macs| macs.iter().any(|x| *x != m && !routers.contains(x)));
                 if !used_by_another {
                     leases.entry(m).or_default().insert(ip);
+                    note_lease(&mut latest_lease, ts, m, ip);
                     facts.entry(Subject::Mac(m)).or_default().touch(ts);
                 }
             }
         }
         // Which device owns each address: the MAC it leased, else the one non-router MAC it came from.
-        let mut owner: HashMap<IpAddr, Subject> = HashMap::new();
-        for (m, ips) in &leases {
-            for ip in ips {
-                owner.insert(*ip, Subject::Mac(*m));
-            }
-        }
+        let mut owner: HashMap<IpAddr, Subject> = latest_lease
+            .iter()
+            .map(|(ip, (_, m))| (*ip, Subject::Mac(*m)))
+            .collect();
         for (ip, macs) in &ip_macs {
             if owner.contains_key(ip) {
                 continue;
@@ -361,7 +365,10 @@ impl Inventory {
         for (ip, o) in &owner {
             devices.entry(*o).or_default().0.insert(*ip);
         }
-        let subjects: Vec<Subject> = facts.keys().copied().collect();
+        // In a fixed order: a device's values of one field come from several subjects (a router's
+        // addresses), and their order is the report's.
+        let mut subjects: Vec<Subject> = facts.keys().copied().collect();
+        subjects.sort_unstable();
         for s in subjects {
             let target = match s {
                 Subject::Mac(m) if unicast(&m) => Some(Subject::Mac(m)),
@@ -427,6 +434,13 @@ impl Inventory {
         }
         out
     }
+}
+
+/// Records a lease of `ip` to `mac` at `ts` if it is the latest (on a tie, the greater MAC, so that
+/// the order leases arrive in does not matter).
+fn note_lease(latest: &mut FastMap<IpAddr, (i64, [u8; 6])>, ts: i64, mac: [u8; 6], ip: IpAddr) {
+    let e = latest.entry(ip).or_insert((ts, mac));
+    *e = (*e).max((ts, mac));
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -688,5 +702,53 @@ mod tests {
         // ... and within one rule, the later evidence, each piece tried once.
         assert_eq!(d.get("vendor"), Some("two"));
         assert_eq!(d.fields["vendor"].evidence_field, "b.second");
+    }
+
+    #[test]
+    fn an_address_belongs_to_its_latest_lease() {
+        const OTHER: [u8; 6] = [0x58, 0x46, 0xe1, 4, 5, 6];
+        for order in [[PUMP, OTHER], [OTHER, PUMP]] {
+            let mut inv = Inventory::new();
+            // PUMP held the address first, OTHER got it later: whichever lease is reported first.
+            for mac in order {
+                let ts = if mac == PUMP { 1 } else { 5 };
+                inv.lease(ts, mac, ip("10.0.0.5"));
+            }
+            inv.observe(6, Subject::Ip(ip("10.0.0.5")), "dhcp.hostname", "now-other");
+            let d = inv.finish(&Rules::builtin());
+            let holder = d.iter().find(|d| d.ips.contains(&ip("10.0.0.5"))).unwrap();
+            assert_eq!(holder.mac, Some(OTHER));
+            assert!(holder.evidence.iter().any(|e| e.value == "now-other"));
+        }
+    }
+
+    #[test]
+    fn merged_evidence_comes_out_in_the_same_order_every_time() {
+        // One MAC sending from two outside addresses, each with its own evidence of one field: the
+        // device's values are the addresses' in address order, whatever the maps' hashing.
+        let run = || {
+            let mut inv = Inventory::new();
+            for a in ["94.45.228.23", "52.32.149.186"] {
+                inv.saw(1, ip(a), Some(PUMP));
+            }
+            inv.observe(
+                2,
+                Subject::Ip(ip("94.45.228.23")),
+                "service",
+                "https-server",
+            );
+            inv.observe(2, Subject::Ip(ip("52.32.149.186")), "service", "dns-server");
+            let d = inv.finish(&Rules::builtin());
+            let values: Vec<String> = d[0]
+                .evidence
+                .iter()
+                .filter(|e| e.field == "service")
+                .map(|e| e.value.clone())
+                .collect();
+            values
+        };
+        for _ in 0..20 {
+            assert_eq!(run(), ["dns-server", "https-server"]);
+        }
     }
 }
