@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use capture::{Direction, FlowRecord, PipelineStats, TcpState, Timestamp};
 use detect::Finding;
-use protocols::dicom::{Association, AssociationStatus};
+use protocols::dicom::{AcceptedContext, Association, AssociationStatus, PresentationContext};
 use protocols::hl7::PhiFields;
 use protocols::session::{FlowSession, Hl7Record};
 
@@ -699,10 +699,21 @@ fn saturating_u32(n: usize) -> u32 {
 #[derive(Default)]
 pub struct UidLists {
     lists: std::collections::HashSet<Arc<[Arc<str>]>, foldhash::fast::RandomState>,
+    /// An association's abstract syntaxes and its sorted transfer syntaxes, by the context list they
+    /// come from: the DICOM parser shares a repeated list of contexts between associations, so most
+    /// associations need neither a sort nor a hash. Keyed by the list's address; the entry holds the
+    /// list, so that the address cannot be reused while it is a key.
+    proposed: Derived<PresentationContext>,
+    accepted: Derived<AcceptedContext>,
 }
+
+type Derived<T> =
+    std::collections::HashMap<*const T, (Arc<[T]>, Arc<[Arc<str>]>), foldhash::fast::RandomState>;
 
 impl UidLists {
     const MAX: usize = 10_000;
+    /// Context lists remembered (the parser keeps far fewer alive at a time).
+    const MAX_DERIVED: usize = 1024;
 
     pub fn get(&mut self, uids: Vec<Arc<str>>) -> Arc<[Arc<str>]> {
         if let Some(l) = self.lists.get(uids.as_slice()) {
@@ -711,6 +722,47 @@ impl UidLists {
         let l: Arc<[Arc<str>]> = Arc::from(uids);
         if self.lists.len() < Self::MAX {
             self.lists.insert(Arc::clone(&l));
+        }
+        l
+    }
+
+    /// The abstract syntaxes proposed, in order.
+    fn abstract_syntaxes(&mut self, contexts: &Arc<[PresentationContext]>) -> Arc<[Arc<str>]> {
+        let uids =
+            |c: &[PresentationContext]| c.iter().map(|p| Arc::clone(&p.abstract_syntax)).collect();
+        let mut proposed = std::mem::take(&mut self.proposed);
+        let l = self.derive(&mut proposed, contexts, uids);
+        self.proposed = proposed;
+        l
+    }
+
+    /// The transfer syntaxes accepted, sorted, each once.
+    fn transfer_syntaxes(&mut self, contexts: &Arc<[AcceptedContext]>) -> Arc<[Arc<str>]> {
+        let uids = |c: &[AcceptedContext]| {
+            let mut t: Vec<Arc<str>> = c.iter().map(|c| Arc::clone(&c.transfer_syntax)).collect();
+            t.sort_unstable();
+            t.dedup();
+            t
+        };
+        let mut accepted = std::mem::take(&mut self.accepted);
+        let l = self.derive(&mut accepted, contexts, uids);
+        self.accepted = accepted;
+        l
+    }
+
+    fn derive<T>(
+        &mut self,
+        cache: &mut Derived<T>,
+        contexts: &Arc<[T]>,
+        uids: impl FnOnce(&[T]) -> Vec<Arc<str>>,
+    ) -> Arc<[Arc<str>]> {
+        let key = Arc::as_ptr(contexts).cast::<T>();
+        if let Some((_, l)) = cache.get(&key) {
+            return Arc::clone(l);
+        }
+        let l = self.get(uids(contexts));
+        if cache.len() < Self::MAX_DERIVED {
+            cache.insert(key, (Arc::clone(contexts), Arc::clone(&l)));
         }
         l
     }
@@ -733,13 +785,6 @@ pub fn dicom_out(flow: u64, a: &Association, show_phi: bool, lists: &mut UidList
         AssociationStatus::Aborted { source, reason } => (None, Some(AbortOut { source, reason })),
         _ => (None, None),
     };
-    let mut transfer: Vec<Arc<str>> = a
-        .accepted_contexts
-        .iter()
-        .map(|c| Arc::clone(&c.transfer_syntax))
-        .collect();
-    transfer.sort_unstable();
-    transfer.dedup();
     DicomOut {
         flow,
         ts: a.requested_at,
@@ -749,13 +794,8 @@ pub fn dicom_out(flow: u64, a: &Association, show_phi: bool, lists: &mut UidList
         accepted: a.accepted,
         reject,
         abort,
-        abstract_syntaxes: lists.get(
-            a.proposed_contexts
-                .iter()
-                .map(|p| Arc::clone(&p.abstract_syntax))
-                .collect(),
-        ),
-        accepted_transfer_syntaxes: lists.get(transfer),
+        abstract_syntaxes: lists.abstract_syntaxes(&a.proposed_contexts),
+        accepted_transfer_syntaxes: lists.transfer_syntaxes(&a.accepted_contexts),
         implementation_class_uid: a.implementation_class_uid.clone(),
         implementation_version: a.implementation_version.clone(),
         max_pdu_length: a.max_pdu_length,
