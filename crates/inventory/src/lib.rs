@@ -257,7 +257,7 @@ impl Inventory {
 
     /// Evidence about a subject: `field` names its kind (`dhcp.hostname`, `dicom.ae`, ...).
     pub fn observe(&mut self, ts_ns: i64, subject: Subject, field: &'static str, value: &str) {
-        let value = value.trim();
+        let value = trim(value);
         if value.is_empty() {
             return;
         }
@@ -441,6 +441,18 @@ impl Inventory {
 fn note_lease(latest: &mut FastMap<IpAddr, (i64, [u8; 6])>, ts: i64, mac: [u8; 6], ip: IpAddr) {
     let e = latest.entry(ip).or_insert((ts, mac));
     *e = (*e).max((ts, mac));
+}
+
+/// `s.trim()`, without decoding characters when both ends are ASCII that is not white space (nearly
+/// every value): a multi-byte white space character starts and ends with bytes of 0x80 and above.
+fn trim(s: &str) -> &str {
+    let plain_end = |b: Option<&u8>| b.is_some_and(|&b| b < 0x80 && !char::from(b).is_whitespace());
+    let b = s.as_bytes();
+    if plain_end(b.first()) && plain_end(b.last()) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 fn truncate(s: &str, max: usize) -> &str {
@@ -749,6 +761,28 @@ mod tests {
         };
         for _ in 0..20 {
             assert_eq!(run(), ["dns-server", "https-server"]);
+        }
+    }
+
+    #[test]
+    fn trim_is_str_trim() {
+        for v in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{b}a\u{b}",
+            "\u{1c}a\u{1f}",
+            "\u{85}a",
+            "a\u{a0}",
+            "\u{3000}x\u{2029}",
+            "é",
+            " é ",
+            "\tx\n",
+            "x\u{c}",
+        ] {
+            assert_eq!(trim(v), v.trim(), "{v:?}");
         }
     }
 }
