@@ -332,7 +332,8 @@ impl Inventory {
                 }
             }
         }
-        // Which device owns each address: the MAC it leased, else the one non-router MAC it came from.
+        // Which device owns each address: the MAC that leased it last, else the one non-router MAC it
+        // came from.
         let mut owner: HashMap<IpAddr, Subject> = latest_lease
             .iter()
             .map(|(ip, (_, m))| (*ip, Subject::Mac(*m)))
