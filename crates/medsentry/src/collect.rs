@@ -390,3 +390,87 @@ impl Collector {
 }
 
 const MODALITY_WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capture::Timestamp;
+
+    /// A flow direction's sender facts are its messages' applications, facilities, device
+    /// identifiers and roles, each once, in the order first seen.
+    #[test]
+    fn sender_facts_are_each_messages_facts_once() {
+        let oru = |app: &str, facility: &str, obx18: &str, code: &str| {
+            format!(
+                "MSH|^~\\&|{app}|{facility}|EHR|HOSP|20250101||ORU^R01|1|P|2.5\r\
+                 OBX|1|NM|{code}^x^LN||78|/min||N|||F|||20250101||||{obx18}\r"
+            )
+        };
+        let ack = |app: &str| format!("MSH|^~\\&|{app}|HOSP|MON|ICU|20250101||ACK^R01|2|P|2.5\r");
+        let messages = [
+            oru("PM8000", "ICU", "", "8867-4"),
+            oru("PM8000", "ICU", "", "8867-4"),
+            ack("ENGINE"),
+            oru("PM8000", "ICU", "SN1", "8867-4"),
+            oru("PM8000", "ICU", "", "8867-4"),
+            oru("PM8000", "ICU", "", "2345-7"),
+            oru("PM8000", "ICU", "", "8867-4"),
+            oru("PM8000", "NICU", "", "8867-4"),
+            oru("PM8000", "ICU", "SN2", "8867-4"),
+            oru("PM8000", "ICU", "SN2", "8867-4"),
+            ack("ENGINE"),
+            oru(&"A".repeat(60), "ICU", "", "8867-4"),
+            oru(&"A".repeat(60), "ICU", "", "8867-4"),
+        ];
+        let mut rows = EventRows {
+            identify: true,
+            max_rows: 100,
+            ..EventRows::default()
+        };
+        let mut want: [Vec<(&'static str, String)>; 2] = Default::default();
+        for (i, text) in messages.iter().enumerate() {
+            let msg = hl7::parse(text.as_bytes()).unwrap();
+            let summary = hl7::summarize_redacted(&msg);
+            let dir = if text.contains("ACK") {
+                Direction::ToClient
+            } else {
+                Direction::ToServer
+            };
+            // Every fact of the message, in order.
+            let role = match &*summary.message_type {
+                "ACK^R01" => "receiver",
+                _ if text.contains("2345-7") => "lab-sender",
+                _ => "vitals-sender",
+            };
+            let mut facts = vec![
+                (
+                    "hl7.sending_application",
+                    summary.sending_application.to_string(),
+                ),
+                ("hl7.sending_facility", summary.sending_facility.to_string()),
+            ];
+            facts.extend(
+                summary
+                    .device_ids
+                    .iter()
+                    .map(|d| ("hl7.equipment_id", d.id.to_string())),
+            );
+            facts.push(("hl7.role", role.to_string()));
+            for (field, value) in facts {
+                let v = &mut want[dir.index()];
+                if !value.is_empty() && !v.iter().any(|(f, x)| *f == field && *x == value) {
+                    v.push((field, value));
+                }
+            }
+            let record = Hl7Record {
+                ts: Timestamp(i as i64),
+                dir,
+                summary,
+            };
+            rows.hl7(7, record, &msg);
+        }
+        assert_eq!(rows.hl7_identity[&7].facts, want);
+        assert!(want[0].iter().any(|(_, v)| v == "SN2"));
+        assert!(want[0].iter().any(|(_, v)| v == "lab-sender"));
+    }
+}
