@@ -124,11 +124,7 @@ impl Tap {
         if self.closed {
             return;
         }
-        let transport = match f.transport.as_str() {
-            "tcp" => Cow::Borrowed("tcp"),
-            "udp" => Cow::Borrowed("udp"),
-            other => Cow::Owned(other.to_string()),
-        };
+        let transport = f.transport.clone();
         self.batch.flows.push(TapFlow {
             client: f.client.ip,
             server: f.server.ip,

@@ -1,5 +1,6 @@
 //! The `medsentry.report/1` JSON object (DESIGN.md): stable keys, added to freely, never renamed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use std::net::IpAddr;
@@ -282,7 +283,8 @@ fn ip<S: serde::Serializer>(ip: &IpAddr, s: S) -> Result<S::Ok, S::Error> {
 #[derive(Debug, Serialize)]
 pub struct FlowOut {
     pub id: u64,
-    pub transport: String,
+    /// `tcp`, `udp`, `icmp`, `icmpv6`, or `ip-N` for another IP protocol (borrowed but for those).
+    pub transport: Cow<'static, str>,
     pub client: EndpointOut,
     pub server: EndpointOut,
     pub app: &'static str,
@@ -531,11 +533,11 @@ impl Report {
 pub fn flow_out(f: &FlowRecord, session: &FlowSession) -> FlowOut {
     let (s, c) = (Direction::ToServer.index(), Direction::ToClient.index());
     let transport = match f.protocol {
-        6 => "tcp".to_string(),
-        17 => "udp".to_string(),
-        1 => "icmp".to_string(),
-        58 => "icmpv6".to_string(),
-        p => format!("ip-{p}"),
+        6 => Cow::Borrowed("tcp"),
+        17 => Cow::Borrowed("udp"),
+        1 => Cow::Borrowed("icmp"),
+        58 => Cow::Borrowed("icmpv6"),
+        p => Cow::Owned(format!("ip-{p}")),
     };
     let tcp = f.tcp_state.map(|state: TcpState| {
         let [a, b] = f.reassembly;
