@@ -197,6 +197,48 @@ fn two_analysis_threads_give_the_one_thread_report() {
     }
 }
 
+/// Every suricata-verify capture (the identification cases: DHCP, mDNS, TLS, EtherNet/IP, SSH ...) gives
+/// the same report from two processes. Nothing in a report may follow a hash map's order, and each
+/// process seeds its maps differently: `tls13_draft18.pcap` once listed a device's service values in
+/// either order, one run in two.
+#[test]
+fn every_identification_capture_gives_one_report_every_run() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let mut captures = Vec::new();
+    let mut dirs = vec![corpus.join("pcap/suricata-verify")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("suricata-verify").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng")
+            {
+                captures.push(path);
+            }
+        }
+    }
+    assert!(captures.len() >= 20, "{} captures", captures.len());
+    captures.sort();
+    for path in &captures {
+        let run = || {
+            let out = medsentry(&[
+                "analyze".as_ref(),
+                "--format".as_ref(),
+                "json".as_ref(),
+                path.as_os_str(),
+            ]);
+            // Unreadable files are another test's business; the same outcome twice is what counts.
+            (out.status.code(), out.stdout)
+        };
+        let first = run();
+        assert!(first == run(), "{}: two runs differ", path.display());
+    }
+}
+
 #[test]
 fn pcapng_input_is_read() {
     let Some(corpus) = testkit::corpus() else {
