@@ -137,6 +137,35 @@ pub struct FlowRecord {
 }
 
 impl FlowRecord {
+    /// A flow first seen at `ts`: nothing counted yet, ending with the capture until told otherwise.
+    pub fn new(
+        id: u64,
+        protocol: u8,
+        vlan: [u16; 2],
+        client: Endpoint,
+        server: Endpoint,
+        ts: Timestamp,
+    ) -> FlowRecord {
+        FlowRecord {
+            id,
+            protocol,
+            vlan,
+            client,
+            server,
+            first_seen: ts,
+            last_seen: ts,
+            packets: [0; 2],
+            bytes: [0; 2],
+            payload_bytes: [0; 2],
+            handshake_seen: false,
+            tcp_state: None,
+            end: EndReason::EndOfCapture,
+            reassembly: [ReassemblyStats::default(); 2],
+            truncated_packets: 0,
+            macs: [None; 2],
+        }
+    }
+
     pub fn total_packets(&self) -> u64 {
         self.packets[0] + self.packets[1]
     }
@@ -658,24 +687,7 @@ impl<H: FlowHandler> FlowTable<H> {
         self.stats.flows += 1;
         let entry = Entry {
             key,
-            record: FlowRecord {
-                id,
-                protocol: key.protocol,
-                vlan: key.vlan,
-                client,
-                server,
-                first_seen: ts,
-                last_seen: ts,
-                packets: [0; 2],
-                bytes: [0; 2],
-                payload_bytes: [0; 2],
-                handshake_seen: false,
-                tcp_state: None,
-                end: EndReason::EndOfCapture,
-                reassembly: [ReassemblyStats::default(); 2],
-                truncated_packets: 0,
-                macs: [None; 2],
-            },
+            record: FlowRecord::new(id, key.protocol, key.vlan, client, server, ts),
             consumer,
             streams: [HalfStream::default(), HalfStream::default()],
             client_isn: None,

@@ -293,7 +293,6 @@ mod tests {
 
     use super::*;
     use crate::flow::{CollectingHandler, Endpoint};
-    use crate::reassembly::ReassemblyStats;
 
     fn info(id: u64) -> FlowInfo {
         FlowInfo {
@@ -314,22 +313,20 @@ mod tests {
 
     fn record(info: &FlowInfo, last: i64) -> FlowRecord {
         FlowRecord {
-            id: info.id,
-            protocol: info.protocol,
-            vlan: info.vlan,
-            client: info.client,
-            server: info.server,
-            first_seen: info.first_seen,
             last_seen: Timestamp(last),
             packets: [1, 2],
             bytes: [3, 4],
             payload_bytes: [5, 6],
             handshake_seen: true,
-            tcp_state: None,
             end: EndReason::Fin,
-            reassembly: [ReassemblyStats::default(); 2],
-            truncated_packets: 0,
-            macs: [None; 2],
+            ..FlowRecord::new(
+                info.id,
+                info.protocol,
+                info.vlan,
+                info.client,
+                info.server,
+                info.first_seen,
+            )
         }
     }
 

@@ -360,30 +360,21 @@ mod tests {
     use protocols::session::SnmpTotals;
 
     fn record(client: &str, cport: u16, server: &str, sport: u16) -> FlowRecord {
-        FlowRecord {
-            id: 7,
-            protocol: 6,
-            vlan: [0; 2],
-            client: Endpoint {
-                ip: client.parse().unwrap(),
-                port: cport,
-            },
-            server: Endpoint {
-                ip: server.parse().unwrap(),
-                port: sport,
-            },
-            first_seen: Timestamp(0),
-            last_seen: Timestamp(0),
-            packets: [1; 2],
-            bytes: [100; 2],
-            payload_bytes: [50; 2],
-            handshake_seen: true,
-            tcp_state: None,
-            end: EndReason::Fin,
-            reassembly: Default::default(),
-            truncated_packets: 0,
-            macs: [None; 2],
-        }
+        let end = |ip: &str, port| Endpoint {
+            ip: ip.parse().unwrap(),
+            port,
+        };
+        let mut r = FlowRecord::new(
+            7,
+            6,
+            [0; 2],
+            end(client, cport),
+            end(server, sport),
+            Timestamp(0),
+        );
+        r.handshake_seen = true;
+        r.end = EndReason::Fin;
+        r
     }
 
     fn run(rec: &FlowRecord, app: App, results: &FlowResults) -> Vec<Finding> {
