@@ -700,7 +700,7 @@ fn saturating_u32(n: usize) -> u32 {
 /// Lists of UIDs that repeat across associations, kept once each (at most [`UidLists::MAX`] lists).
 #[derive(Default)]
 pub struct UidLists {
-    lists: std::collections::HashSet<Arc<[Arc<str>]>, foldhash::fast::RandomState>,
+    lists: Lists,
     /// An association's abstract syntaxes and its sorted transfer syntaxes, by the context list they
     /// come from: the DICOM parser shares a repeated list of contexts between associations, so most
     /// associations need neither a sort nor a hash. Keyed by the list's address; the entry holds the
@@ -717,57 +717,54 @@ impl UidLists {
     /// Context lists remembered (the parser keeps far fewer alive at a time).
     const MAX_DERIVED: usize = 1024;
 
-    pub fn get(&mut self, uids: Vec<Arc<str>>) -> Arc<[Arc<str>]> {
-        if let Some(l) = self.lists.get(uids.as_slice()) {
-            return Arc::clone(l);
-        }
-        let l: Arc<[Arc<str>]> = Arc::from(uids);
-        if self.lists.len() < Self::MAX {
-            self.lists.insert(Arc::clone(&l));
-        }
-        l
-    }
-
     /// The abstract syntaxes proposed, in order.
     fn abstract_syntaxes(&mut self, contexts: &Arc<[PresentationContext]>) -> Arc<[Arc<str>]> {
-        let uids =
-            |c: &[PresentationContext]| c.iter().map(|p| Arc::clone(&p.abstract_syntax)).collect();
-        let mut proposed = std::mem::take(&mut self.proposed);
-        let l = self.derive(&mut proposed, contexts, uids);
-        self.proposed = proposed;
-        l
+        derive(&mut self.lists, &mut self.proposed, contexts, |c| {
+            c.iter().map(|p| Arc::clone(&p.abstract_syntax)).collect()
+        })
     }
 
     /// The transfer syntaxes accepted, sorted, each once.
     fn transfer_syntaxes(&mut self, contexts: &Arc<[AcceptedContext]>) -> Arc<[Arc<str>]> {
-        let uids = |c: &[AcceptedContext]| {
+        derive(&mut self.lists, &mut self.accepted, contexts, |c| {
             let mut t: Vec<Arc<str>> = c.iter().map(|c| Arc::clone(&c.transfer_syntax)).collect();
             t.sort_unstable();
             t.dedup();
             t
-        };
-        let mut accepted = std::mem::take(&mut self.accepted);
-        let l = self.derive(&mut accepted, contexts, uids);
-        self.accepted = accepted;
-        l
+        })
     }
+}
 
-    fn derive<T>(
-        &mut self,
-        cache: &mut Derived<T>,
-        contexts: &Arc<[T]>,
-        uids: impl FnOnce(&[T]) -> Vec<Arc<str>>,
-    ) -> Arc<[Arc<str>]> {
-        let key = Arc::as_ptr(contexts).cast::<T>();
-        if let Some((_, l)) = cache.get(&key) {
-            return Arc::clone(l);
-        }
-        let l = self.get(uids(contexts));
-        if cache.len() < Self::MAX_DERIVED {
-            cache.insert(key, (Arc::clone(contexts), Arc::clone(&l)));
-        }
-        l
+type Lists = std::collections::HashSet<Arc<[Arc<str>]>, foldhash::fast::RandomState>;
+
+/// `uids` as the shared list equal to it (kept if there is room for it).
+fn intern_list(lists: &mut Lists, uids: Vec<Arc<str>>) -> Arc<[Arc<str>]> {
+    if let Some(l) = lists.get(uids.as_slice()) {
+        return Arc::clone(l);
     }
+    let l: Arc<[Arc<str>]> = Arc::from(uids);
+    if lists.len() < UidLists::MAX {
+        lists.insert(Arc::clone(&l));
+    }
+    l
+}
+
+/// The list `uids` makes of `contexts`, made once per context list while there is room.
+fn derive<T>(
+    lists: &mut Lists,
+    cache: &mut Derived<T>,
+    contexts: &Arc<[T]>,
+    uids: impl FnOnce(&[T]) -> Vec<Arc<str>>,
+) -> Arc<[Arc<str>]> {
+    let key = Arc::as_ptr(contexts).cast::<T>();
+    if let Some((_, l)) = cache.get(&key) {
+        return Arc::clone(l);
+    }
+    let l = intern_list(lists, uids(contexts));
+    if cache.len() < UidLists::MAX_DERIVED {
+        cache.insert(key, (Arc::clone(contexts), Arc::clone(&l)));
+    }
+    l
 }
 
 pub fn dicom_out(flow: u64, a: &Association, show_phi: bool, lists: &mut UidLists) -> DicomOut {
