@@ -97,15 +97,6 @@ fn push_endpoints(s: &mut String, r: &FlowRecord) {
     let _ = write!(s, ":{}", r.server.port);
 }
 
-/// `head`, an address, then `tail`, in one allocation.
-fn with_ip(head: &str, ip: IpAddr, tail: &str) -> String {
-    let mut s = String::with_capacity(head.len() + 39 + tail.len());
-    s.push_str(head);
-    push_ip(&mut s, ip);
-    s.push_str(tail);
-    s
-}
-
 /// Patient data in cleartext: HL7 messages with PHI-bearing fields, DICOM data sets with patient
 /// attributes, on a flow that is not encrypted. One finding per flow, with counts and field names.
 fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
@@ -182,7 +173,10 @@ fn cleartext_phi(view: &FlowView<'_>, show_phi: bool, out: &mut Vec<Finding>) {
     } else {
         "Patient data sent unencrypted (HL7) from "
     };
-    let mut title = with_ip(what, rec.client.ip, " to ");
+    let mut title = String::with_capacity(80);
+    title.push_str(what);
+    push_ip(&mut title, rec.client.ip);
+    title.push_str(" to ");
     push_ip(&mut title, rec.server.ip);
     out.push(Finding {
         kind: kind::CLEARTEXT_PHI,
@@ -238,11 +232,11 @@ fn cleartext_credentials(view: &FlowView<'_>, out: &mut Vec<Finding>) {
         },
         flow: rec.id,
         device: rec.server.ip,
-        title: with_ip(
-            &format!("Password sent in cleartext ({protocol}) to "),
-            rec.server.ip,
-            "",
-        ),
+        title: {
+            let mut t = format!("Password sent in cleartext ({protocol}) to ");
+            push_ip(&mut t, rec.server.ip);
+            t
+        },
         detail,
         phi_fields: Vec::new(),
         usernames,
@@ -271,11 +265,12 @@ fn insecure_protocol(view: &FlowView<'_>, out: &mut Vec<Finding>) {
         severity,
         flow: rec.id,
         device: rec.server.ip,
-        title: with_ip(
-            &format!("{name} in use on "),
-            rec.server.ip,
-            &format!(" port {}", rec.server.port),
-        ),
+        title: {
+            let mut t = format!("{name} in use on ");
+            push_ip(&mut t, rec.server.ip);
+            let _ = write!(t, " port {}", rec.server.port);
+            t
+        },
         detail: {
             let mut d = format!("{name} session ");
             push_endpoints(&mut d, rec);
