@@ -108,13 +108,13 @@ pub struct Attribute {
     pub rule: String,
     pub reason: String,
     /// The evidence that decided it.
-    pub evidence_field: String,
+    pub evidence_field: &'static str,
     pub evidence_value: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct Evidence {
-    pub field: String,
+    pub field: &'static str,
     pub value: String,
     pub first_ns: i64,
     pub last_ns: i64,
@@ -293,7 +293,21 @@ impl Inventory {
     }
 
     /// Decides identity and fields.
-    pub fn finish(mut self, rules: &Rules) -> Vec<Device> {
+    pub fn finish(self, rules: &Rules) -> Vec<Device> {
+        self.finish_with(rules, |_| ())
+            .into_iter()
+            .map(|(d, ())| d)
+            .collect()
+    }
+
+    /// [`Inventory::finish`], with `row` made of each device on the thread that decided it: with many
+    /// devices, half are decided on a second thread (each device is decided on its own facts). The
+    /// devices come in the same order as from `finish`.
+    pub fn finish_with<U: Send>(
+        mut self,
+        rules: &Rules,
+        row: impl Fn(&Device) -> U + Sync,
+    ) -> Vec<(Device, U)> {
         self.expand_sightings();
         let Inventory {
             mut facts,
@@ -381,59 +395,108 @@ impl Inventory {
             let entry = devices.entry(t).or_default();
             merge(&mut entry.1, f);
         }
-        let by_field = rules.by_field();
-        let mut out = Vec::with_capacity(devices.len());
-        for (subject, (ips, mut f)) in devices {
-            let (id, mac) = match subject {
-                Subject::Mac(m) => (format!("mac-{}", mac_string(&m).replace(':', "")), Some(m)),
-                Subject::Ip(ip) => (format!("ip-{ip}"), None),
-            };
-            if let Some(m) = mac {
-                let t0 = f.first_ns;
-                if let Some(name) = oui_vendor(&m) {
-                    add_fact(&mut f, "mac.vendor", &name, t0);
-                }
-                if routers.contains(&m) {
-                    let n = mac_ips.get(&m).map_or(0, |s| s.len());
-                    add_fact(&mut f, "l2.router", &format!("{n} addresses"), t0);
-                }
-            }
-            let mut ips: Vec<IpAddr> = ips.into_iter().collect();
-            if let Some(m) = mac
-                && routers.contains(&m)
-            {
-                // The addresses a router carries are other devices'; it keeps only its leases.
-                ips = leases
-                    .get(&m)
-                    .map(|l| l.iter().copied().collect())
-                    .unwrap_or_default();
-            }
-            f.fields.sort_unstable_by_key(|(field, _)| *field);
-            let evidence: Vec<Evidence> = f
-                .fields
-                .iter()
-                .flat_map(|(field, seen)| {
-                    seen.iter().map(move |s| Evidence {
-                        field: field.to_string(),
-                        value: s.value.clone(),
-                        first_ns: s.first_ns,
-                        last_ns: s.last_ns,
-                        count: s.count,
-                    })
+        let ctx = DeviceContext {
+            rules,
+            by_field: rules.by_field(),
+            routers: &routers,
+            mac_ips: &mac_ips,
+            leases: &leases,
+        };
+        let mut devices: Vec<(Subject, (BTreeSet<IpAddr>, SubjectFacts))> =
+            devices.into_iter().collect();
+        let decide_all = |part: Vec<(Subject, (BTreeSet<IpAddr>, SubjectFacts))>| {
+            part.into_iter()
+                .map(|(subject, (ips, f))| {
+                    let d = ctx.device(subject, ips, f);
+                    let r = row(&d);
+                    (d, r)
                 })
-                .collect();
-            let fields = decide(&evidence, rules, &by_field);
-            out.push(Device {
-                id,
-                mac,
-                ips,
-                first_ns: f.first_ns,
-                last_ns: f.last_ns,
-                fields,
-                evidence,
-            });
+                .collect::<Vec<_>>()
+        };
+        if devices.len() < PARALLEL_DEVICES
+            || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
+        {
+            return decide_all(devices);
         }
-        out
+        // Each device is decided on its own: the second half on a second thread, then in order.
+        let second = devices.split_off(devices.len() / 2);
+        std::thread::scope(|scope| {
+            let helper = scope.spawn(|| decide_all(second));
+            let mut out = decide_all(devices);
+            match helper.join() {
+                Ok(rest) => out.extend(rest),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            out
+        })
+    }
+}
+
+/// Devices below which [`Inventory::finish_with`] decides on one thread: a thread costs more than
+/// deciding a few dozen devices.
+const PARALLEL_DEVICES: usize = 256;
+
+/// What deciding one device reads besides its own facts.
+struct DeviceContext<'a> {
+    rules: &'a Rules,
+    by_field: HashMap<&'a str, Vec<usize>>,
+    routers: &'a BTreeSet<[u8; 6]>,
+    mac_ips: &'a FastMap<[u8; 6], BTreeSet<IpAddr>>,
+    leases: &'a FastMap<[u8; 6], BTreeSet<IpAddr>>,
+}
+
+impl DeviceContext<'_> {
+    /// The device `subject` with its addresses and merged facts: its id, its evidence (with the MAC's
+    /// vendor and, for a router, how many addresses it carried) and its decided fields.
+    fn device(&self, subject: Subject, ips: BTreeSet<IpAddr>, mut f: SubjectFacts) -> Device {
+        let (id, mac) = match subject {
+            Subject::Mac(m) => (format!("mac-{}", mac_string(&m).replace(':', "")), Some(m)),
+            Subject::Ip(ip) => (format!("ip-{ip}"), None),
+        };
+        let router = mac.is_some_and(|m| self.routers.contains(&m));
+        if let Some(m) = mac {
+            let t0 = f.first_ns;
+            if let Some(name) = oui_vendor(&m) {
+                add_fact(&mut f, "mac.vendor", &name, t0);
+            }
+            if router {
+                let n = self.mac_ips.get(&m).map_or(0, |s| s.len());
+                add_fact(&mut f, "l2.router", &format!("{n} addresses"), t0);
+            }
+        }
+        let ips: Vec<IpAddr> = match mac {
+            // The addresses a router carries are other devices'; it keeps only its leases.
+            Some(m) if router => self
+                .leases
+                .get(&m)
+                .map(|l| l.iter().copied().collect())
+                .unwrap_or_default(),
+            _ => ips.into_iter().collect(),
+        };
+        f.fields.sort_unstable_by_key(|(field, _)| *field);
+        let evidence: Vec<Evidence> = f
+            .fields
+            .into_iter()
+            .flat_map(|(field, seen)| {
+                seen.into_iter().map(move |s| Evidence {
+                    field,
+                    value: s.value,
+                    first_ns: s.first_ns,
+                    last_ns: s.last_ns,
+                    count: s.count,
+                })
+            })
+            .collect();
+        let fields = decide(&evidence, self.rules, &self.by_field);
+        Device {
+            id,
+            mac,
+            ips,
+            first_ns: f.first_ns,
+            last_ns: f.last_ns,
+            fields,
+            evidence,
+        }
     }
 }
 
@@ -527,45 +590,51 @@ fn decide(
     // order: a later pair of equal confidence wins, so that the user's rules override ours.
     let mut hits: Vec<(usize, usize)> = Vec::new();
     for (j, e) in evidence.iter().enumerate() {
-        for &i in by_field
-            .get(e.field.as_str())
-            .map_or(&[][..], Vec::as_slice)
-        {
+        for &i in by_field.get(e.field).map_or(&[][..], Vec::as_slice) {
             if rules.rules[i].matches(&e.value) {
                 hits.push((i, j));
             }
         }
     }
     hits.sort_unstable();
-    let mut out: BTreeMap<&'static str, Attribute> = BTreeMap::new();
+    // The winner of each field first (the last candidate at least as sure as the one before it, as
+    // if each replaced the last), then one attribute per field: a device's rules often set the same
+    // field several times over, and only the winners' text is needed.
+    let mut winners: Vec<(&'static str, f32, usize, usize, &str)> = Vec::new();
     for (i, j) in hits {
-        let (rule, e) = (&rules.rules[i], &evidence[j]);
+        let rule = &rules.rules[i];
         for (k, v) in &rule.set {
             let Some(field) = rules::FIELDS.iter().find(|f| **f == k.as_str()) else {
                 continue;
             };
-            let label = e.value.split('.').next().unwrap_or(&e.value);
-            let value = v.replace("$value", &e.value).replace("$label", label);
-            // Later rules win ties: the user's rules come after the shipped ones.
-            if out
-                .get(field)
-                .is_some_and(|a| a.confidence > rule.confidence)
-            {
-                continue;
+            let candidate = (*field, rule.confidence, i, j, v.as_str());
+            match winners.iter_mut().find(|w| w.0 == *field) {
+                // Later rules win ties: the user's rules come after the shipped ones.
+                Some(w) if w.1 > rule.confidence => {}
+                Some(w) => *w = candidate,
+                None => winners.push(candidate),
             }
-            out.insert(
-                field,
-                Attribute {
-                    value,
-                    confidence: rule.confidence,
-                    rule: rule.id.clone(),
-                    reason: rule.reason.clone(),
-                    evidence_field: e.field.clone(),
-                    evidence_value: e.value.clone(),
-                },
-            );
         }
     }
+    let mut out: BTreeMap<&'static str, Attribute> = winners
+        .into_iter()
+        .map(|(field, confidence, i, j, template)| {
+            let (rule, e) = (&rules.rules[i], &evidence[j]);
+            let label = e.value.split('.').next().unwrap_or(&e.value);
+            let value = template
+                .replace("$value", &e.value)
+                .replace("$label", label);
+            let attribute = Attribute {
+                value,
+                confidence,
+                rule: rule.id.clone(),
+                reason: rule.reason.clone(),
+                evidence_field: e.field,
+                evidence_value: e.value.clone(),
+            };
+            (field, attribute)
+        })
+        .collect();
     if !out.contains_key("criticality") {
         let category = out.get("category").map_or("unknown", |a| a.value.as_str());
         let (confidence, evidence_value) = out
@@ -578,7 +647,7 @@ fn decide(
                 confidence,
                 rule: "default-criticality".into(),
                 reason: "the default criticality of its category".into(),
-                evidence_field: "category".into(),
+                evidence_field: "category",
                 evidence_value,
             },
         );
@@ -596,6 +665,58 @@ mod tests {
 
     const PUMP: [u8; 6] = [0x58, 0x46, 0xe1, 1, 2, 3];
     const ROUTER: [u8; 6] = [0xe8, 0x0a, 0xb9, 9, 9, 9];
+
+    /// Enough devices to be decided on two threads: each keeps its own facts, in the order of one.
+    #[test]
+    fn many_devices_are_decided_in_order_each_from_its_own_facts() {
+        let n = PARALLEL_DEVICES * 2 + 7;
+        let mut inv = Inventory::new();
+        for i in 0..n {
+            let mac = [0x02, 0, 0, 0, (i >> 8) as u8, i as u8];
+            let addr = IpAddr::from([10, 1, (i >> 8) as u8, i as u8]);
+            inv.saw(1, addr, Some(mac));
+            inv.observe(
+                2,
+                Subject::Mac(mac),
+                "dhcp.hostname",
+                &format!("bed-{i:04}"),
+            );
+            if i % 3 == 0 {
+                inv.observe(3, Subject::Ip(addr), "dhcp.vendor_class", "Baxter-Spectrum");
+            }
+        }
+        // A device without the vendor class, decided alone.
+        let mut one = Inventory::new();
+        one.saw(1, ip("10.9.9.9"), Some([0x02, 0, 0, 0, 9, 9]));
+        one.observe(
+            2,
+            Subject::Mac([0x02, 0, 0, 0, 9, 9]),
+            "dhcp.hostname",
+            "bed-9999",
+        );
+        let plain = one.finish(&Rules::builtin())[0].category().to_string();
+        assert_ne!(plain, "infusion-pump");
+        let rows = inv.finish_with(&Rules::builtin(), |d| d.get("hostname").map(str::to_string));
+        assert_eq!(rows.len(), n);
+        for (i, (d, row)) in rows.iter().enumerate() {
+            assert_eq!(d.id, format!("mac-02000000{:02x}{:02x}", i >> 8, i & 0xff));
+            assert_eq!(d.ips, vec![IpAddr::from([10, 1, (i >> 8) as u8, i as u8])]);
+            let hostname = format!("bed-{i:04}");
+            assert_eq!(d.get("hostname"), Some(hostname.as_str()));
+            assert_eq!(
+                row.as_deref(),
+                Some(hostname.as_str()),
+                "the row is its device's"
+            );
+            let category = if i % 3 == 0 {
+                "infusion-pump"
+            } else {
+                d.category()
+            };
+            assert_eq!(d.category(), category, "device {i}");
+            assert_eq!(d.evidence.len(), 1 + usize::from(i % 3 == 0), "device {i}");
+        }
+    }
 
     #[test]
     fn a_device_is_its_mac_and_its_fields_come_from_rules() {

@@ -64,7 +64,7 @@ fn an_snmp_agent_is_named_by_its_system_group() {
     );
     let h = &d.fields["hostname"];
     assert_eq!(
-        (h.evidence_field.as_str(), h.evidence_value.as_str()),
+        (h.evidence_field, h.evidence_value.as_str()),
         ("snmp.sys_name", "sw-icu-3.hosp.example")
     );
     assert!(

@@ -353,15 +353,15 @@ pub struct DecidedOut {
 #[derive(Debug, Serialize)]
 pub struct EvidenceOut {
     /// Where it came from: `mac`, `dhcp`, `dns`, `tls`, `http`, `dicom`, `hl7`, `service`, ...
-    pub source: String,
-    pub field: String,
+    pub source: &'static str,
+    pub field: &'static str,
     pub value: String,
 }
 
-fn evidence_out(field: &str, value: &str) -> EvidenceOut {
+fn evidence_out(field: &'static str, value: &str) -> EvidenceOut {
     EvidenceOut {
-        source: field.split('.').next().unwrap_or(field).to_string(),
-        field: field.to_string(),
+        source: field.split('.').next().unwrap_or(field),
+        field,
         value: value.to_string(),
     }
 }
@@ -372,50 +372,49 @@ fn ns_rfc3339(ns: i64) -> String {
         .to_string()
 }
 
-/// The inventory as report rows, most critical categories first.
-pub fn devices_out(devices: &[inventory::Device]) -> Vec<DeviceOut> {
-    let mut out: Vec<DeviceOut> = devices
-        .iter()
-        .map(|d| {
-            let field = |k: &str| d.get(k).map(str::to_string);
-            DeviceOut {
-                id: d.id.clone(),
-                ips: d.ips.iter().map(|i| i.to_string()).collect(),
-                mac: d.mac.map(|m| Mac(m).to_string()),
-                vendor: field("vendor"),
-                hostname: field("hostname"),
-                model: field("model"),
-                category: d.category().to_string(),
-                criticality: field("criticality").unwrap_or_else(|| "business".into()),
-                role: field("role"),
-                modality: field("modality"),
-                software: field("software").into_iter().collect(),
-                first_seen: ns_rfc3339(d.first_ns),
-                last_seen: ns_rfc3339(d.last_ns),
-                decided: d
-                    .fields
-                    .iter()
-                    .map(|(k, a)| {
-                        (
-                            *k,
-                            DecidedOut {
-                                value: a.value.clone(),
-                                confidence: a.confidence,
-                                rule: a.rule.clone(),
-                                reason: a.reason.clone(),
-                                evidence: evidence_out(&a.evidence_field, &a.evidence_value),
-                            },
-                        )
-                    })
-                    .collect(),
-                evidence: d
-                    .evidence
-                    .iter()
-                    .map(|e| evidence_out(&e.field, &e.value))
-                    .collect(),
-            }
-        })
-        .collect();
+/// A device's report row.
+fn device_out(d: &inventory::Device) -> DeviceOut {
+    let field = |k: &str| d.get(k).map(str::to_string);
+    DeviceOut {
+        id: d.id.clone(),
+        ips: d.ips.iter().map(|i| i.to_string()).collect(),
+        mac: d.mac.map(|m| Mac(m).to_string()),
+        vendor: field("vendor"),
+        hostname: field("hostname"),
+        model: field("model"),
+        category: d.category().to_string(),
+        criticality: field("criticality").unwrap_or_else(|| "business".into()),
+        role: field("role"),
+        modality: field("modality"),
+        software: field("software").into_iter().collect(),
+        first_seen: ns_rfc3339(d.first_ns),
+        last_seen: ns_rfc3339(d.last_ns),
+        decided: d
+            .fields
+            .iter()
+            .map(|(k, a)| {
+                (
+                    *k,
+                    DecidedOut {
+                        value: a.value.clone(),
+                        confidence: a.confidence,
+                        rule: a.rule.clone(),
+                        reason: a.reason.clone(),
+                        evidence: evidence_out(a.evidence_field, &a.evidence_value),
+                    },
+                )
+            })
+            .collect(),
+        evidence: d
+            .evidence
+            .iter()
+            .map(|e| evidence_out(e.field, &e.value))
+            .collect(),
+    }
+}
+
+/// Device rows most critical categories first.
+fn sort_devices(out: &mut [DeviceOut]) {
     let rank = |c: &str| {
         inventory::rules::CATEGORIES
             .iter()
@@ -427,7 +426,6 @@ pub fn devices_out(devices: &[inventory::Device]) -> Vec<DeviceOut> {
             .cmp(&rank(&b.category))
             .then_with(|| a.id.cmp(&b.id))
     });
-    out
 }
 
 impl Report {
@@ -439,8 +437,11 @@ impl Report {
     ) -> Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
         let mut events = c.events.borrow_mut();
-        let decided = std::mem::take(&mut events.inventory).finish(&c.rules);
-        let devices = devices_out(&decided);
+        let (decided, mut devices): (Vec<_>, Vec<_>) = std::mem::take(&mut events.inventory)
+            .finish_with(&c.rules, device_out)
+            .into_iter()
+            .unzip();
+        sort_devices(&mut devices);
         let f = &stats.flows;
         let r = &f.reassembly;
         let d = &stats.defrag;

@@ -374,7 +374,7 @@ impl From<&inventory::Device> for DeviceRecord {
                     confidence: a.confidence,
                     rule: a.rule.clone(),
                     reason: a.reason.clone(),
-                    evidence_field: a.evidence_field.clone(),
+                    evidence_field: a.evidence_field.to_string(),
                     evidence_value: a.evidence_value.clone(),
                 })
                 .collect(),
@@ -382,7 +382,7 @@ impl From<&inventory::Device> for DeviceRecord {
                 .evidence
                 .iter()
                 .map(|e| EvidenceRecord {
-                    field: e.field.clone(),
+                    field: e.field.to_string(),
                     value: e.value.clone(),
                     first_seen_ns: e.first_ns,
                     last_seen_ns: e.last_ns,
