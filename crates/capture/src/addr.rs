@@ -30,6 +30,23 @@ pub fn format_ipv4(ip: Ipv4Addr, buf: &mut [u8; IPV4_LEN]) -> &str {
     std::str::from_utf8(&buf[..n]).expect("digits and dots are ASCII")
 }
 
+/// The length of a MAC address as text, `aa:bb:cc:dd:ee:ff`.
+pub const MAC_LEN: usize = 17;
+
+/// `mac` as six lower-case hexadecimal pairs separated by colons, written into `buf`: the same text
+/// as `format!("{:02x}:...")`, without the general formatter (a report writes two a flow).
+pub fn format_mac(mac: [u8; 6], buf: &mut [u8; MAC_LEN]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in mac.into_iter().enumerate() {
+        buf[i * 3] = HEX[usize::from(b >> 4)];
+        buf[i * 3 + 1] = HEX[usize::from(b & 0xf)];
+        if i < 5 {
+            buf[i * 3 + 2] = b':';
+        }
+    }
+    std::str::from_utf8(buf).expect("hexadecimal digits and colons are ASCII")
+}
+
 /// An address that displays as `IpAddr` does (width and alignment included), IPv4 without the
 /// general integer formatter; IPv6 through the standard one (RFC 5952's compression).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +64,22 @@ impl fmt::Display for DisplayIp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macs_as_the_formatter_writes_them() {
+        for m in [
+            [0u8; 6],
+            [0xff; 6],
+            [0x00, 0x1b, 0x3f, 0xa0, 0x0a, 0xf9],
+            [1, 2, 3, 4, 5, 6],
+        ] {
+            let want = format!(
+                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                m[0], m[1], m[2], m[3], m[4], m[5]
+            );
+            assert_eq!(format_mac(m, &mut [0; MAC_LEN]), want);
+        }
+    }
 
     #[test]
     fn the_same_text_as_the_standard_display() {

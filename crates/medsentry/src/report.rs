@@ -248,18 +248,20 @@ pub struct Mac(pub [u8; 6]);
 
 impl std::fmt::Display for Mac {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        f.pad(capture::addr::format_mac(
+            self.0,
+            &mut [0; capture::addr::MAC_LEN],
+        ))
     }
 }
 
+/// MACs as text formatted on the stack, as addresses are.
 fn mac_opt<S: serde::Serializer>(m: &Option<[u8; 6]>, s: S) -> Result<S::Ok, S::Error> {
     match m {
-        Some(m) => s.collect_str(&Mac(*m)),
+        Some(m) => s.serialize_str(capture::addr::format_mac(
+            *m,
+            &mut [0; capture::addr::MAC_LEN],
+        )),
         None => s.serialize_none(),
     }
 }
