@@ -109,6 +109,9 @@ impl std::fmt::Debug for Message<'_> {
     }
 }
 
+/// Segments [`parse`] makes room for before it counts them.
+const SEGMENTS_RESERVED: usize = 16;
+
 /// Parses one message. Fails only when the bytes do not start with `MSH` and delimiters (leading
 /// whitespace and a UTF-8 byte-order mark are skipped); anything after that is accepted as it comes.
 pub fn parse(bytes: &[u8]) -> Result<Message<'_>, Hl7Error> {
@@ -120,7 +123,8 @@ pub fn parse(bytes: &[u8]) -> Result<Message<'_>, Hl7Error> {
         return Err(Hl7Error::NoMsh);
     };
     let delimiters = read_delimiters(after)?;
-    let mut segments = Vec::new();
+    // Room for a typical message's segments (an ORU^R01 has ten or so): no regrowing.
+    let mut segments = Vec::with_capacity(SEGMENTS_RESERVED);
     let mut truncated = false;
     // Segments end at CR, LF or both (an empty piece between them is skipped); the last one may lack
     // its terminator.
@@ -162,13 +166,16 @@ fn read_delimiters(after: &[u8]) -> Result<Delimiters, Hl7Error> {
     if enc.is_empty() {
         return Err(Hl7Error::BadDelimiters);
     }
-    let mut seen = vec![field];
+    // The delimiters taken so far: each must differ from those before it.
+    let mut seen = [field, 0, 0, 0, 0, 0];
+    let mut taken = 1;
     let mut take = |i: usize| -> Option<u8> {
         let b = *enc.get(i)?;
-        if seen.contains(&b) {
+        if seen[..taken].contains(&b) {
             return None;
         }
-        seen.push(b);
+        seen[taken] = b;
+        taken += 1;
         Some(b)
     };
     let component = take(0);
