@@ -336,8 +336,10 @@ pub struct DeviceOut {
     pub role: Option<String>,
     pub modality: Option<String>,
     pub software: Vec<String>,
-    pub first_seen: String,
-    pub last_seen: String,
+    #[serde(serialize_with = "rfc3339")]
+    pub first_seen: Timestamp,
+    #[serde(serialize_with = "rfc3339")]
+    pub last_seen: Timestamp,
     /// How each field was decided: value, confidence, rule, its reason, and the evidence.
     pub decided: BTreeMap<&'static str, DecidedOut>,
     pub evidence: Vec<EvidenceOut>,
@@ -368,12 +370,6 @@ fn evidence_out(field: &'static str, value: &str) -> EvidenceOut {
     }
 }
 
-fn ns_rfc3339(ns: i64) -> String {
-    Timestamp(ns)
-        .format_rfc3339(&mut [0; capture::time::RFC3339_LEN])
-        .to_string()
-}
-
 /// A device's report row.
 fn device_out(d: &inventory::Device) -> DeviceOut {
     let field = |k: &str| d.get(k).map(str::to_string);
@@ -389,8 +385,8 @@ fn device_out(d: &inventory::Device) -> DeviceOut {
         role: field("role"),
         modality: field("modality"),
         software: field("software").into_iter().collect(),
-        first_seen: ns_rfc3339(d.first_ns),
-        last_seen: ns_rfc3339(d.last_ns),
+        first_seen: Timestamp(d.first_ns),
+        last_seen: Timestamp(d.last_ns),
         decided: d
             .fields
             .iter()
