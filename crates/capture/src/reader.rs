@@ -93,6 +93,9 @@ pub struct CaptureReader {
 struct State {
     legacy_link: LinkType,
     legacy_nanos: bool,
+    /// Once the pcap file header is read, and for the standard record layout only: whether records
+    /// are big-endian. [`CaptureReader::next_packet`] then reads a record whole in the buffer itself.
+    legacy_records: Option<bool>,
     interfaces: Vec<Interface>,
     /// Byte order of the current pcapng section.
     section_big_endian: bool,
@@ -166,6 +169,7 @@ impl CaptureReader {
             pending: 0,
             state: State {
                 legacy_link: LinkType::ETHERNET,
+                legacy_records: None,
                 legacy_nanos: matches!(
                     format,
                     Format::Pcap {
@@ -203,6 +207,24 @@ impl CaptureReader {
                 self.inner.consume_noshift(self.pending);
                 self.offset += self.pending as u64;
                 self.pending = 0;
+            }
+            // A pcap record whole in the buffer (nearly every one) is read here: the general path
+            // below builds and drops a block enum and dispatches through the parser for each.
+            if let Some(big_endian) = self.state.legacy_records
+                && let Some(h) = RecordHeader::whole(self.inner.data(), big_endian)
+            {
+                let caplen = h.caplen as usize;
+                self.pending = RecordHeader::LEN + caplen;
+                let Some(ts) = self.state.legacy_packet(&h) else {
+                    continue;
+                };
+                let data = &self.inner.data()[RecordHeader::LEN..self.pending];
+                return Ok(Some(RawPacket {
+                    ts,
+                    link: self.state.legacy_link,
+                    data,
+                    orig_len: h.origlen,
+                }));
             }
             // pcap-parser 0.17 panics on a Process Information Block shorter than the 12 bytes every
             // pcapng block has (it subtracts 12 from the length); refuse such a block first.
@@ -374,7 +396,57 @@ struct PacketMeta {
     caplen: usize,
 }
 
+/// The 16 bytes before each packet of a pcap file.
+struct RecordHeader {
+    ts_sec: u32,
+    /// Microseconds, or nanoseconds in a nanosecond-resolution file.
+    ts_frac: u32,
+    caplen: u32,
+    origlen: u32,
+}
+
+impl RecordHeader {
+    const LEN: usize = 16;
+
+    /// The header at the start of `buf` when the whole record (header and packet) is there.
+    fn whole(buf: &[u8], big_endian: bool) -> Option<RecordHeader> {
+        let word = |i: usize| -> Option<u32> {
+            let b: [u8; 4] = buf.get(i..i + 4)?.try_into().ok()?;
+            Some(if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        let h = RecordHeader {
+            ts_sec: word(0)?,
+            ts_frac: word(4)?,
+            caplen: word(8)?,
+            origlen: word(12)?,
+        };
+        let len = Self::LEN.checked_add(usize::try_from(h.caplen).ok()?)?;
+        (buf.len() >= len).then_some(h)
+    }
+}
+
 impl State {
+    /// The timestamp of a pcap record that holds a packet to return; `None`, counted as a bad record,
+    /// for an impossible one (a fraction of a second past one second, more bytes captured than sent).
+    fn legacy_packet(&mut self, h: &RecordHeader) -> Option<Timestamp> {
+        let (scale, limit) = if self.legacy_nanos {
+            (1, 1_000_000_000)
+        } else {
+            (1000, 1_000_000)
+        };
+        if h.ts_frac >= limit || h.caplen > h.origlen {
+            self.stats.bad_records += 1;
+            return None;
+        }
+        let ts = Timestamp::from_parts(i64::from(h.ts_sec), h.ts_frac.saturating_mul(scale));
+        self.last_ts = ts;
+        Some(ts)
+    }
+
     /// Updates the reader state from one block and says whether it is a packet to return.
     fn classify(
         &mut self,
@@ -385,22 +457,17 @@ impl State {
             PcapBlockOwned::LegacyHeader(h) => {
                 self.legacy_link = LinkType(h.network.0 as u32);
                 self.legacy_nanos = h.is_nanosecond_precision();
+                self.legacy_records = (!h.is_modified_format()).then(|| h.is_bigendian());
                 Ok(None)
             }
             PcapBlockOwned::Legacy(b) => {
-                let (scale, limit) = if self.legacy_nanos {
-                    (1, 1_000_000_000)
-                } else {
-                    (1000, 1_000_000)
+                let header = RecordHeader {
+                    ts_sec: b.ts_sec,
+                    ts_frac: b.ts_usec,
+                    caplen: b.caplen,
+                    origlen: b.origlen,
                 };
-                if b.ts_usec >= limit || b.caplen > b.origlen {
-                    self.stats.bad_records += 1;
-                    return Ok(None);
-                }
-                let ts =
-                    Timestamp::from_parts(i64::from(b.ts_sec), b.ts_usec.saturating_mul(scale));
-                self.last_ts = ts;
-                Ok(Some(PacketMeta {
+                Ok(self.legacy_packet(&header).map(|ts| PacketMeta {
                     data_offset: (b.data.as_ptr() as usize).wrapping_sub(base),
                     ts,
                     link: self.legacy_link,
