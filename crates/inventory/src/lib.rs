@@ -402,9 +402,8 @@ impl Inventory {
             mac_ips: &mac_ips,
             leases: &leases,
         };
-        let mut devices: Vec<(Subject, (BTreeSet<IpAddr>, SubjectFacts))> =
-            devices.into_iter().collect();
-        let decide_all = |part: Vec<(Subject, (BTreeSet<IpAddr>, SubjectFacts))>| {
+        let mut devices: Vec<Undecided> = devices.into_iter().collect();
+        let decide_all = |part: Vec<Undecided>| {
             part.into_iter()
                 .map(|(subject, (ips, f))| {
                     let d = ctx.device(subject, ips, f);
@@ -431,6 +430,9 @@ impl Inventory {
         })
     }
 }
+
+/// A device before it is decided: its subject, addresses and merged facts.
+type Undecided = (Subject, (BTreeSet<IpAddr>, SubjectFacts));
 
 /// Devices below which [`Inventory::finish_with`] decides on one thread: a thread costs more than
 /// deciding a few dozen devices.
