@@ -292,20 +292,21 @@ impl Inventory {
         }
     }
 
-    /// Decides identity and fields.
+    /// Decides identity and fields, on this thread.
     pub fn finish(self, rules: &Rules) -> Vec<Device> {
-        self.finish_with(rules, |_| ())
+        self.finish_with(rules, 1, |_| ())
             .into_iter()
             .map(|(d, ())| d)
             .collect()
     }
 
     /// [`Inventory::finish`], with `row` made of each device on the thread that decided it: with many
-    /// devices, half are decided on a second thread (each device is decided on its own facts). The
-    /// devices come in the same order as from `finish`.
+    /// devices and `threads` of 2 or more, half are decided on a second thread (each device is decided
+    /// on its own facts). The devices come in the same order as from `finish`.
     pub fn finish_with<U: Send>(
         mut self,
         rules: &Rules,
+        threads: usize,
         row: impl Fn(&Device) -> U + Sync,
     ) -> Vec<(Device, U)> {
         self.expand_sightings();
@@ -412,9 +413,7 @@ impl Inventory {
                 })
                 .collect::<Vec<_>>()
         };
-        if devices.len() < PARALLEL_DEVICES
-            || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2
-        {
+        if devices.len() < PARALLEL_DEVICES || threads < 2 {
             return decide_all(devices);
         }
         // Each device is decided on its own: the second half on a second thread, then in order.
@@ -698,7 +697,9 @@ mod tests {
         );
         let plain = one.finish(&Rules::builtin())[0].category().to_string();
         assert_ne!(plain, "infusion-pump");
-        let rows = inv.finish_with(&Rules::builtin(), |d| d.get("hostname").map(str::to_string));
+        let rows = inv.finish_with(&Rules::builtin(), 2, |d| {
+            d.get("hostname").map(str::to_string)
+        });
         assert_eq!(rows.len(), n);
         for (i, (d, row)) in rows.iter().enumerate() {
             assert_eq!(d.id, format!("mac-02000000{:02x}{:02x}", i >> 8, i & 0xff));

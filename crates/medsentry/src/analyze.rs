@@ -112,6 +112,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         &analysis.stats,
         analysis.collector,
         args.show_phi,
+        args.analysis_threads(),
     );
     timings.lap("report built");
     // The rest of the database is written while the report is: two independent readers of the
@@ -160,7 +161,8 @@ fn write_report(args: &AnalyzeArgs, report: &Report) -> anyhow::Result<()> {
                 serde_json::to_writer_pretty(&mut out, report)
                     .context("writing the JSON report")?;
             } else {
-                write_compact(&mut out, report).context("writing the JSON report")?;
+                write_compact(&mut out, report, args.analysis_threads())
+                    .context("writing the JSON report")?;
             }
             writeln!(out)?;
         }
@@ -202,7 +204,7 @@ const JSON_CHUNKS_AHEAD: usize = 4;
 
 /// The report as `serde_json::to_writer` writes it (the same bytes: keys in declaration order, no
 /// spaces), with its large arrays serialised on two cores and strings through [`crate::json`].
-fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
+fn write_compact(out: &mut dyn Write, r: &Report, threads: usize) -> anyhow::Result<()> {
     let Report {
         schema,
         generator,
@@ -225,18 +227,19 @@ fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
     out.write_all(b",\"summary\":")?;
     crate::json::to_writer(&mut *out, summary)?;
     out.write_all(b",\"flows\":")?;
-    write_array(out, flows)?;
+    write_array(out, flows, threads)?;
     out.write_all(b",\"devices\":")?;
-    write_array(out, devices)?;
+    write_array(out, devices, threads)?;
     out.write_all(b",\"hl7_messages\":")?;
     write_chunks(
         out,
         &hl7_messages.chunks(JSON_CHUNK_ROWS).collect::<Vec<_>>(),
+        threads,
     )?;
     out.write_all(b",\"dicom_associations\":")?;
-    write_array(out, dicom_associations)?;
+    write_array(out, dicom_associations, threads)?;
     out.write_all(b",\"findings\":")?;
-    write_array(out, findings)?;
+    write_array(out, findings, threads)?;
     out.write_all(b",\"phi_values_shown\":")?;
     crate::json::to_writer(&mut *out, phi_values_shown)?;
     out.write_all(b"}")?;
@@ -244,16 +247,25 @@ fn write_compact(out: &mut dyn Write, r: &Report) -> anyhow::Result<()> {
 }
 
 /// A JSON array of `rows`, byte for byte as serde_json writes it: see [`write_chunks`].
-fn write_array<T: serde::Serialize + Sync>(out: &mut dyn Write, rows: &[T]) -> anyhow::Result<()> {
-    write_chunks(out, &rows.chunks(JSON_CHUNK_ROWS).collect::<Vec<_>>())
+fn write_array<T: serde::Serialize + Sync>(
+    out: &mut dyn Write,
+    rows: &[T],
+    threads: usize,
+) -> anyhow::Result<()> {
+    write_chunks(
+        out,
+        &rows.chunks(JSON_CHUNK_ROWS).collect::<Vec<_>>(),
+        threads,
+    )
 }
 
 /// A JSON array of the rows of `chunks` (each at most [`JSON_CHUNK_ROWS`]), byte for byte as
-/// serde_json writes it: chunks serialised by this thread and a helper, each taking the next one as it
-/// is free, and written in order by this one.
+/// serde_json writes it: with `threads` of 2 or more, chunks serialised by this thread and a helper,
+/// each taking the next one as it is free, and written in order by this one.
 fn write_chunks<T: serde::Serialize + Sync>(
     out: &mut dyn Write,
     chunks: &[&[T]],
+    threads: usize,
 ) -> anyhow::Result<()> {
     // Every piece but the first starts with the comma that separates it from the one before.
     fn piece<T: serde::Serialize>(
@@ -269,8 +281,8 @@ fn write_chunks<T: serde::Serialize + Sync>(
         }
         Ok(())
     }
-    if chunks.len() <= 2 {
-        // Too little to share: written here, without a thread.
+    if threads < 2 || chunks.len() <= 2 {
+        // One thread asked for, or too little to share: written here, without a helper.
         let mut buf = Vec::new();
         out.write_all(b"[")?;
         for (k, chunk) in chunks.iter().enumerate() {
@@ -359,17 +371,19 @@ pub fn report_for(files: &[PathBuf], show_phi: bool) -> anyhow::Result<Report> {
     for path in files {
         inputs.push(Input::open(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
     }
+    let threads = crate::cli::default_analysis_threads();
     let analysis = analyze(
         inputs,
         Collector::new(PortMap::standard(), show_phi, 1_000_000),
         &ProgressBar::hidden(),
-        crate::cli::default_analysis_threads(),
+        threads,
     );
     Ok(Report::build(
         analysis.inputs,
         &analysis.stats,
         analysis.collector,
         show_phi,
+        threads,
     ))
 }
 
@@ -569,8 +583,9 @@ mod tests {
         list: Vec<u32>,
     }
 
-    /// Arrays of every size around the chunk boundaries, written by two threads claiming chunks as
-    /// they go, are serde_json's bytes, whichever thread did which chunk (repeated, to vary that).
+    /// Arrays of every size around the chunk boundaries, written by one thread, and by two claiming
+    /// chunks as they go, are serde_json's bytes, whichever thread did which chunk (repeated, to vary
+    /// that).
     #[test]
     fn arrays_written_on_two_threads_equal_serde_json() {
         for len in [0, 1, 2, 1023, 1024, 1025, 2048, 2049, 3072, 5000, 20_000] {
@@ -587,10 +602,10 @@ mod tests {
                 })
                 .collect();
             let want = serde_json::to_vec(&rows).unwrap();
-            for _ in 0..3 {
+            for threads in [1, 2, 2, 2] {
                 let mut got = Vec::new();
-                write_array(&mut got, &rows).unwrap();
-                assert!(got == want, "{len} rows differ");
+                write_array(&mut got, &rows, threads).unwrap();
+                assert!(got == want, "{len} rows differ ({threads} threads)");
             }
         }
     }

@@ -263,8 +263,9 @@ pub struct AnalyzeArgs {
     pub max_rows: usize,
 
     /// Threads for the analysis. With 2 (the default where two cores are available) one thread reads,
-    /// decodes and reassembles TCP streams while another parses HL7, DICOM and the rest; with 1 all of
-    /// it runs on one. The report is the same either way. More than 2 is taken as 2.
+    /// decodes and reassembles TCP streams while another parses HL7, DICOM and the rest, and the
+    /// inventory and the JSON report are built on two; with 1 all of it runs on one (`--db` still
+    /// writes from a thread of its own). The report is the same either way. More than 2 is taken as 2.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 

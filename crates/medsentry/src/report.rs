@@ -427,16 +427,18 @@ fn sort_devices(out: &mut [DeviceOut]) {
 }
 
 impl Report {
+    /// `threads`: the `--threads` of the analysis (with 2, a large inventory is decided on two).
     pub fn build(
         inputs: Vec<InputReport>,
         stats: &PipelineStats,
         c: Collector,
         show_phi: bool,
+        threads: usize,
     ) -> Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
         let mut events = c.events.borrow_mut();
         let (decided, mut devices): (Vec<_>, Vec<_>) = std::mem::take(&mut events.inventory)
-            .finish_with(&c.rules, device_out)
+            .finish_with(&c.rules, threads, device_out)
             .into_iter()
             .unzip();
         sort_devices(&mut devices);
