@@ -34,6 +34,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings_by_address",
         include_str!("../migrations/sqlite/0003_findings_by_address.sql"),
     ),
+    (
+        4,
+        "findings_one_index",
+        include_str!("../migrations/sqlite/0004_findings_one_index.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -51,10 +56,15 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings_by_address",
         include_str!("../migrations/postgres/0003_findings_by_address.sql"),
     ),
+    (
+        4,
+        "findings_one_index",
+        include_str!("../migrations/postgres/0004_findings_one_index.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 /// Rows per `UNNEST` insert on PostgreSQL: bounds the size of one message.
 const PG_ROWS_PER_STATEMENT: usize = 20_000;

@@ -1175,8 +1175,11 @@ fn knowledge_documents_and_cmms_assets(f: &Fixture) {
     assert_eq!(got[1], asset("A2", "Spectrum IQ", 3));
 }
 
-/// Undoes migration 3: findings name their device again, as version 2 wrote them.
+/// Undoes migrations 4 and 3: findings have their index by run again (creating it fails unless
+/// migration 4 dropped it), and name their device again, as version 2 wrote them.
 fn back_to_version_2(f: &Fixture) {
+    f.exec("CREATE INDEX findings_by_run ON findings (run, id)");
+    f.exec("DELETE FROM _sqlx_migrations WHERE version = 4");
     f.exec("DROP TABLE run_addresses");
     f.exec("DROP INDEX findings_by_address");
     f.exec("ALTER TABLE findings DROP COLUMN address");
