@@ -238,6 +238,11 @@ enum Link<'a> {
 }
 
 /// Decode one captured frame. `orig_len` is the original frame length from the capture record.
+///
+/// Inlined into the pipeline (its two callers), so that the decoded packet is built where it is used
+/// rather than moved out through the `Result`: 15 M of an analysis's 1,265 M instructions on gen_big's
+/// 200 MB prefix (about 40 a packet).
+#[inline(always)]
 pub fn decode(link: LinkType, frame: &[u8], orig_len: u32) -> Result<Decoded<'_>, DecodeError> {
     let mut vlan = [0u16; 2];
     let (net, bytes) = match strip_link(link, frame, &mut vlan)? {
