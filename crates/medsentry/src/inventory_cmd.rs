@@ -337,8 +337,10 @@ fn detail_json(d: &DeviceDetail) -> serde_json::Value {
             "run": c.run.0, "field": c.field, "old": c.old, "new": c.new,
         })).collect::<Vec<_>>(),
         "findings": d.findings.iter().map(|f| serde_json::json!({
-            "run": f.run.0, "flow": f.finding.flow, "address": f.finding.address, "kind": f.finding.kind,
-            "severity": f.finding.severity, "title": f.finding.title, "detail": f.finding.detail,
+            "run": f.run.0, "address": f.finding.address, "kind": f.finding.kind,
+            "severity": f.finding.severity, "title": f.finding.title, "flows": f.finding.flows,
+            "first_flow": f.finding.flow, "last_flow": f.finding.last_flow,
+            "fields": f.finding.fields, "detail": f.finding.detail,
         })).collect::<Vec<_>>(),
     })
 }
@@ -395,13 +397,23 @@ fn show(out: &mut dyn Write, d: &DeviceDetail) -> std::io::Result<()> {
         }
     }
     if !d.findings.is_empty() {
-        writeln!(out, "Findings")?;
+        writeln!(out, "Findings (flows, fields)")?;
         for f in &d.findings {
-            writeln!(
+            let f_ = &f.finding;
+            write!(
                 out,
-                "  run {}: {} {} {}",
-                f.run, f.finding.severity, f.finding.kind, f.finding.title
+                "  run {}: {} {} {} ({} flow{}",
+                f.run,
+                f_.severity,
+                f_.kind,
+                f_.title,
+                f_.flows,
+                if f_.flows == 1 { "" } else { "s" }
             )?;
+            if !f_.fields.is_empty() {
+                write!(out, "; {}", f_.fields.join(", "))?;
+            }
+            writeln!(out, ")")?;
         }
     }
     Ok(())

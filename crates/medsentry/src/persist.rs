@@ -67,7 +67,7 @@ const TAP_FLOWS: usize = 16_384;
 /// is in flight stays bounded (a few megabytes) however slow the database is.
 const TAP_BATCHES_IN_FLIGHT: usize = 4;
 
-/// A finding as the database keeps it, copied from the report's row while the analysis runs.
+/// A flow's finding, copied from the report's row while the analysis runs.
 struct TapFinding {
     kind: &'static str,
     severity: &'static str,
@@ -75,6 +75,117 @@ struct TapFinding {
     address: Box<str>,
     title: Box<str>,
     detail: Box<str>,
+    /// PHI field names, then user names.
+    fields: Vec<Cow<'static, str>>,
+}
+
+/// A finding's key in the database: the run's findings are summed per address, kind and title.
+type FindingKey = (Box<str>, &'static str, Box<str>);
+
+/// At most this many field or user names are kept with one summed finding.
+const FINDING_FIELDS: usize = 64;
+
+/// Findings are written at most this often while the analysis runs (and once at its end): a kill
+/// loses at most this much of the run's findings, and a finding repeated on every flow is written a
+/// few times, not once per flow.
+const FINDINGS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A finding summed over the run's flows so far.
+struct FindingSum {
+    severity: &'static str,
+    flows: u64,
+    first_flow: u64,
+    last_flow: u64,
+    /// The first flow's.
+    detail: Box<str>,
+    fields: Vec<String>,
+    /// Changed since it was last written.
+    dirty: bool,
+}
+
+/// How bad a severity is, to keep the worst of a summed finding's flows.
+fn severity_rank(s: &str) -> u8 {
+    match s {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        "low" => 1,
+        _ => 0,
+    }
+}
+
+/// The run's findings, summed per key, and what is left to write.
+#[derive(Default)]
+struct Findings {
+    sums: FastMap<FindingKey, FindingSum>,
+    /// Flows with a finding, summed over every key.
+    flows: u64,
+}
+
+impl Findings {
+    fn add(&mut self, f: TapFinding) {
+        use std::collections::hash_map::Entry;
+        self.flows += 1;
+        let sum = match self.sums.entry((f.address, f.kind, f.title)) {
+            Entry::Occupied(e) => {
+                let sum = e.into_mut();
+                if severity_rank(f.severity) > severity_rank(sum.severity) {
+                    sum.severity = f.severity;
+                }
+                sum.flows += 1;
+                if f.flow < sum.first_flow {
+                    // Flows end out of order: the detail is the first flow's.
+                    (sum.first_flow, sum.detail) = (f.flow, f.detail);
+                }
+                sum.last_flow = sum.last_flow.max(f.flow);
+                sum.dirty = true;
+                sum
+            }
+            Entry::Vacant(e) => e.insert(FindingSum {
+                severity: f.severity,
+                flows: 1,
+                first_flow: f.flow,
+                last_flow: f.flow,
+                detail: f.detail,
+                fields: Vec::new(),
+                dirty: true,
+            }),
+        };
+        for name in f.fields {
+            if sum.fields.len() < FINDING_FIELDS && !sum.fields.iter().any(|n| *n == name) {
+                sum.fields.push(name.into_owned());
+            }
+        }
+    }
+
+    /// Writes what changed since the last call, in one transaction; returns the run's count of
+    /// findings in the database.
+    fn save(&mut self, db: &mut Store, run: RunId) -> anyhow::Result<Option<u64>> {
+        let refs: Vec<FindingRef<'_>> = self
+            .sums
+            .iter()
+            .filter(|(_, sum)| sum.dirty)
+            .map(|((address, kind, title), sum)| FindingRef {
+                kind,
+                severity: sum.severity,
+                address: Some(address),
+                title,
+                flows: sum.flows,
+                flow: sum.first_flow,
+                last_flow: sum.last_flow,
+                detail: &sum.detail,
+                fields: &sum.fields,
+            })
+            .collect();
+        if refs.is_empty() {
+            return Ok(None);
+        }
+        let saved = db.save_findings(run, &refs)?;
+        for sum in self.sums.values_mut() {
+            sum.dirty = false;
+        }
+        Ok(Some(saved))
+    }
 }
 
 /// What the communication summaries need of a finished flow.
@@ -107,6 +218,9 @@ impl Tap {
         if self.closed {
             return;
         }
+        let fields = (f.phi_fields.iter().map(|n| Cow::Borrowed(*n)))
+            .chain(f.usernames.iter().map(|n| Cow::Owned(n.clone())))
+            .collect();
         self.batch.findings.push(TapFinding {
             kind: f.kind,
             severity: f.severity,
@@ -114,6 +228,7 @@ impl Tap {
             address: f.device.as_str().into(),
             title: f.title.as_str().into(),
             detail: f.detail.as_str().into(),
+            fields,
         });
         if self.batch.findings.len() >= TAP_FINDINGS {
             self.send();
@@ -169,7 +284,8 @@ pub struct Saver {
 struct Early {
     db: Store,
     run: RunId,
-    findings: u64,
+    /// Flows with a finding, and the findings in the database they were summed into.
+    findings: (u64, u64),
     comms: FastMap<AddressCommKey, CommSum>,
     phases: Phases,
 }
@@ -188,11 +304,14 @@ impl Saver {
                 sources,
             })?;
             phases.lap("open");
-            let mut findings = 0;
+            let mut findings = Findings::default();
+            let mut saved = 0;
+            let mut written = std::time::Instant::now();
             // One record per (address, peer, service port, transport, app, direction), summed here: a
             // capture has many flows per pair (gen_big: 95,000 flows, 17,000 pairs).
             let mut comms: FastMap<AddressCommKey, CommSum> = FastMap::default();
-            // Until the tap closes: one transaction per batch of findings, each one a kill cannot lose.
+            // Until the tap closes; findings summed per key and written every few seconds, each time
+            // in a transaction a kill cannot undo.
             for batch in rx {
                 for f in batch.flows {
                     let (c, s) = (f.client, f.server);
@@ -204,23 +323,16 @@ impl Saver {
                             .or_insert(f.sum);
                     }
                 }
-                if batch.findings.is_empty() {
-                    continue;
+                for f in batch.findings {
+                    findings.add(f);
                 }
-                let refs: Vec<FindingRef<'_>> = batch
-                    .findings
-                    .iter()
-                    .map(|f| FindingRef {
-                        kind: f.kind,
-                        severity: f.severity,
-                        address: Some(&f.address),
-                        flow: f.flow,
-                        title: &f.title,
-                        detail: &f.detail,
-                    })
-                    .collect();
-                findings += db.save_findings(run, &refs)?;
+                if written.elapsed() >= FINDINGS_EVERY {
+                    saved = findings.save(&mut db, run)?.unwrap_or(saved);
+                    written = std::time::Instant::now();
+                }
             }
+            saved = findings.save(&mut db, run)?.unwrap_or(saved);
+            let findings = (findings.flows, saved);
             phases.lap("findings and flows, during the analysis");
             Ok(Early {
                 db,
@@ -304,8 +416,10 @@ impl Saver {
             phases.print();
             Ok(format!(
                 "saved run {run} to {name}: {} devices ({added} new, {changes} changes), \
-                 {findings} findings",
+                 {} findings ({} flows)",
                 devices.len(),
+                findings.1,
+                findings.0,
             ))
         })
     }

@@ -117,18 +117,48 @@ fn the_inventory_persists_merges_and_reads_back() {
         .iter()
         .find(|f| f["kind"] == "cleartext-phi")
         .expect("the synthesised hospital sends patient data in cleartext");
+    let flows_with_findings = report["findings"].as_array().unwrap().len();
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains(&format!("({flows_with_findings} flows)")),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let address = finding["device"].as_str().unwrap();
     let owner: Value = serde_json::from_slice(
         &ok(&["inventory", "--db", db, "show", address, "--format", "json"]).stdout,
     )
     .unwrap();
+    // The database sums a run's findings per address, kind and title over their flows.
+    let same: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["device"] == finding["device"] && f["title"] == finding["title"])
+        .collect();
+    let flows: Vec<u64> = same.iter().map(|f| f["flow"].as_u64().unwrap()).collect();
+    let mut fields: Vec<&str> = same
+        .iter()
+        .flat_map(|f| f["phi_fields"].as_array().unwrap())
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    fields.sort_unstable();
+    fields.dedup();
     let stored = owner["findings"].as_array().unwrap();
-    assert!(
-        stored.iter().any(|f| f["run"] == 1
-            && f["title"] == finding["title"]
-            && f["flow"] == finding["flow"]),
-        "{address}: {stored:?}"
-    );
+    let summed = stored
+        .iter()
+        .find(|f| f["run"] == 1 && f["title"] == finding["title"])
+        .unwrap_or_else(|| panic!("{address}: {stored:?}"));
+    assert_eq!(summed["flows"], same.len());
+    assert_eq!(summed["first_flow"], *flows.iter().min().unwrap());
+    assert_eq!(summed["last_flow"], *flows.iter().max().unwrap());
+    let mut got: Vec<&str> = summed["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(got, fields, "the union of the flows' PHI fields");
     // By MAC or by address too.
     let mac = pacs["mac"].as_str().unwrap();
     let by_mac: Value = serde_json::from_slice(

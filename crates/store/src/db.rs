@@ -39,6 +39,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings_one_index",
         include_str!("../migrations/sqlite/0004_findings_one_index.sql"),
     ),
+    (
+        5,
+        "findings_per_address",
+        include_str!("../migrations/sqlite/0005_findings_per_address.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -61,10 +66,15 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings_one_index",
         include_str!("../migrations/postgres/0004_findings_one_index.sql"),
     ),
+    (
+        5,
+        "findings_per_address",
+        include_str!("../migrations/postgres/0005_findings_per_address.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 
 /// Rows per `UNNEST` insert on PostgreSQL: bounds the size of one message.
 const PG_ROWS_PER_STATEMENT: usize = 20_000;
@@ -316,26 +326,6 @@ impl Conn {
                     return Err(e);
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// SQLite: turns foreign-key enforcement off or back on (outside a transaction: inside one SQLite
-    /// ignores it). PostgreSQL always enforces its keys; nothing to do.
-    ///
-    /// Off for the bulk inserts whose keys the transaction checks itself: an immediate key check
-    /// makes SQLite keep a statement journal for every multi-row `INSERT` (a copy of each page the
-    /// statement touches, to undo the statement alone should a key fail), a fifth of the cost of
-    /// saving gen_big's 73,556 findings. Changing the setting expires the prepared statements,
-    /// which SQLite prepares again on their next use.
-    pub(crate) async fn foreign_keys(&mut self, on: bool) -> Result<(), sqlx::Error> {
-        if let Conn::Sqlite(c) = self {
-            let sql = if on {
-                "PRAGMA foreign_keys = ON"
-            } else {
-                "PRAGMA foreign_keys = OFF"
-            };
-            sqlx::raw_sql(sql).execute(&mut *c).await?;
         }
         Ok(())
     }

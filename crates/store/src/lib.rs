@@ -156,6 +156,9 @@ pub struct CommRecord {
     pub last_seen_ns: i64,
 }
 
+/// A run's finding about one address, as the database keeps it: one per (run, address, kind,
+/// title), summed over the flows that had it (the JSON report lists each flow's finding; a capture
+/// repeats the same one on every connection of the same pair).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingRecord {
     pub kind: String,
@@ -163,24 +166,32 @@ pub struct FindingRecord {
     /// The address it is about, as the report names it; [`Store::save_address_owners`] says which
     /// device had it in the run.
     pub address: Option<String>,
-    /// The flow id within its run.
-    pub flow: u64,
     pub title: String,
+    /// How many flows of the run had it.
+    pub flows: u64,
+    /// The first flow that had it (a flow id within its run): `detail` is that flow's.
+    pub flow: u64,
+    /// The last flow that had it.
+    pub last_flow: u64,
     pub detail: String,
+    /// What the flows named, without duplicates: the fields that carried patient data
+    /// (`cleartext-phi`), the user names sent in cleartext (`cleartext-credentials`).
+    pub fields: Vec<String>,
 }
 
-/// A finding to save, borrowed from wherever the caller keeps it (a run can have hundreds of
-/// thousands: no copy of their text is made before it is bound).
+/// A finding to save, borrowed from wherever the caller keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FindingRef<'a> {
     pub kind: &'a str,
     pub severity: &'a str,
     /// The address it is about, as the report names it.
     pub address: Option<&'a str>,
-    /// The flow id within its run.
-    pub flow: u64,
     pub title: &'a str,
+    pub flows: u64,
+    pub flow: u64,
+    pub last_flow: u64,
     pub detail: &'a str,
+    pub fields: &'a [String],
 }
 
 impl<'a> From<&'a FindingRecord> for FindingRef<'a> {
@@ -189,9 +200,12 @@ impl<'a> From<&'a FindingRecord> for FindingRef<'a> {
             kind: &f.kind,
             severity: &f.severity,
             address: f.address.as_deref(),
-            flow: f.flow,
             title: &f.title,
+            flows: f.flows,
+            flow: f.flow,
+            last_flow: f.last_flow,
             detail: &f.detail,
+            fields: &f.fields,
         }
     }
 }
@@ -549,8 +563,11 @@ impl Store {
         })
     }
 
-    /// Saves findings in one transaction (all of them new: a finding belongs to its run). They can
-    /// be saved before the run's devices: they name addresses, not devices.
+    /// Saves a run's findings in one transaction; returns how many the run has now. A finding is
+    /// known by its (address, kind, title) within the run: saved again, it replaces the earlier one
+    /// (the caller sums a finding over the run's flows), and of two with the same key in one call
+    /// the later one counts. They can be saved before the run's devices: they name addresses, not
+    /// devices.
     pub fn save_findings(
         &mut self,
         run: RunId,

@@ -167,6 +167,11 @@ pub(crate) fn db_int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// A counter read back (a negative one, which the store never writes, reads as 0).
+pub(crate) fn db_count(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

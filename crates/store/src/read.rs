@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Conn, Row, Val};
+use crate::merge::db_count;
 use crate::{
     AddressRecord, Change, CommRecord, Counts, DETAIL_LIMIT, DeviceDetail, DeviceFilter,
     DeviceSummary, Direction, EvidenceRecord, FieldRecord, FindingRecord, RunId, RunSummary,
@@ -13,10 +14,6 @@ use crate::{
 };
 
 type R<T> = Result<T, sqlx::Error>;
-
-fn count(v: i64) -> u64 {
-    u64::try_from(v).unwrap_or(0)
-}
 
 pub(crate) async fn schema_version(c: &mut Conn) -> R<i64> {
     let rows = c
@@ -257,7 +254,7 @@ pub(crate) async fn details(c: &mut Conn, ids: &[String]) -> R<Vec<DeviceDetail>
                 value: r.text(2)?,
                 first_seen_ns: r.i64(3)?,
                 last_seen_ns: r.i64(4)?,
-                count: count(r.i64(5)?),
+                count: db_count(r.i64(5)?),
             });
         }
     }
@@ -280,9 +277,9 @@ pub(crate) async fn details(c: &mut Conn, ids: &[String]) -> R<Vec<DeviceDetail>
                 app: r.text(4)?,
                 direction: Direction::parse(&r.text(5)?),
                 peer_device: r.opt_text(6)?,
-                flows: count(r.i64(7)?),
-                packets: count(r.i64(8)?),
-                bytes: count(r.i64(9)?),
+                flows: db_count(r.i64(7)?),
+                packets: db_count(r.i64(8)?),
+                bytes: db_count(r.i64(9)?),
                 first_seen_ns: r.i64(10)?,
                 last_seen_ns: r.i64(11)?,
             });
@@ -310,7 +307,7 @@ pub(crate) async fn details(c: &mut Conn, ids: &[String]) -> R<Vec<DeviceDetail>
     // A device's findings: those of the addresses each run mapped to it.
     for r in latest_per_device(
         c,
-        "device, run, kind, severity, flow, title, detail, address",
+        "device, run, kind, severity, flow, title, detail, address, flows, last_flow, fields",
         "(SELECT a.device, f.* FROM run_addresses a \
          JOIN findings f ON f.run = a.run AND f.address = a.address)",
         "id DESC",
@@ -319,16 +316,24 @@ pub(crate) async fn details(c: &mut Conn, ids: &[String]) -> R<Vec<DeviceDetail>
     .await?
     {
         if let Some(i) = slot(&r)? {
+            let fields = r.text(10)?;
             out[i].findings.push(StoredFinding {
                 run: RunId(r.i64(1)?),
                 device: r.text(0)?,
                 finding: FindingRecord {
                     kind: r.text(2)?,
                     severity: r.text(3)?,
-                    address: r.opt_text(7)?,
-                    flow: count(r.i64(4)?),
+                    address: r.opt_text(7)?.filter(|a| !a.is_empty()),
                     title: r.text(5)?,
+                    flows: db_count(r.i64(8)?),
+                    flow: db_count(r.i64(4)?),
+                    last_flow: db_count(r.i64(9)?),
                     detail: r.text(6)?,
+                    fields: fields
+                        .split(", ")
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_string)
+                        .collect(),
                 },
             });
         }
@@ -425,15 +430,15 @@ pub(crate) async fn runs(c: &mut Conn) -> R<Vec<RunSummary>> {
                 finished_ns: r.opt_i64(2)?,
                 tool: r.text(3)?,
                 sources: Vec::new(),
-                packets: count(r.i64(4)?),
-                bytes: count(r.i64(5)?),
+                packets: db_count(r.i64(4)?),
+                bytes: db_count(r.i64(5)?),
                 first_packet_ns: r.opt_i64(6)?,
                 last_packet_ns: r.opt_i64(7)?,
-                devices_seen: count(r.i64(8)?),
-                devices_added: count(r.i64(9)?),
-                changes: count(r.i64(10)?),
-                communications: count(r.i64(11)?),
-                findings: count(r.i64(12)?),
+                devices_seen: db_count(r.i64(8)?),
+                devices_added: db_count(r.i64(9)?),
+                changes: db_count(r.i64(10)?),
+                communications: db_count(r.i64(11)?),
+                findings: db_count(r.i64(12)?),
             })
         })
         .collect::<R<_>>()?;
@@ -467,17 +472,17 @@ pub(crate) async fn counts(c: &mut Conn) -> R<Counts> {
         )
         .await?
         .iter()
-        .map(|r| Ok((r.text(0)?, count(r.i64(1)?))))
+        .map(|r| Ok((r.text(0)?, db_count(r.i64(1)?))))
         .collect::<R<_>>()?;
     Ok(Counts {
-        runs: count(r.i64(0)?),
-        devices: count(r.i64(1)?),
-        addresses: count(r.i64(2)?),
-        fields: count(r.i64(3)?),
-        evidence: count(r.i64(4)?),
-        communications: count(r.i64(5)?),
-        findings: count(r.i64(6)?),
-        changes: count(r.i64(7)?),
+        runs: db_count(r.i64(0)?),
+        devices: db_count(r.i64(1)?),
+        addresses: db_count(r.i64(2)?),
+        fields: db_count(r.i64(3)?),
+        evidence: db_count(r.i64(4)?),
+        communications: db_count(r.i64(5)?),
+        findings: db_count(r.i64(6)?),
+        changes: db_count(r.i64(7)?),
         by_category,
     })
 }

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Backend, Conn, Val};
-use crate::merge::{OldField, db_int, replaces};
+use crate::db::{Conn, Val};
+use crate::merge::{OldField, db_count, db_int, replaces};
 use crate::{CommRecord, CommStats, DeviceRecord, FindingRef, NewRun, RunId, RunTotals, SaveStats};
 
 pub(crate) enum Error {
@@ -50,21 +50,6 @@ pub(crate) async fn in_write<T>(
             Err(e)
         }
     }
-}
-
-/// [`in_write`] with SQLite's foreign-key enforcement off (see [`Conn::foreign_keys`]), for a
-/// `body` that checks what the keys promise itself before it writes, under the write lock.
-/// Enforcement is back on afterwards, whatever happened.
-async fn in_keyed_write<T>(
-    conn: &mut Conn,
-    body: impl AsyncFnOnce(&mut Conn) -> Result<T, Error>,
-) -> Result<T, Error> {
-    conn.foreign_keys(false).await?;
-    let res = in_write(conn, body).await;
-    let on = conn.foreign_keys(true).await;
-    let v = res?;
-    on?;
-    Ok(v)
 }
 
 /// `INSERT INTO ... (cols) <rows> <tail>`: see [`Conn::insert_rows`].
@@ -549,46 +534,66 @@ pub(crate) async fn save_address_owners(
     .await
 }
 
-/// One transaction. Findings are always new rows (each belongs to its run): plain inserts. The one
-/// key they carry, their run, is checked first (`count_in_run` fails for a run that does not
-/// exist), so SQLite need not check it row by row; and `OR FAIL` rather than the default `ABORT`
-/// (a failing statement keeps the rows it already wrote; the transaction is rolled back anyway):
-/// together they spare SQLite a statement journal (see [`Conn::foreign_keys`]).
+const UPSERT_FINDING: &str = "ON CONFLICT (run, address, kind, title) DO UPDATE SET \
+    severity = excluded.severity, flows = excluded.flows, flow = excluded.flow, \
+    last_flow = excluded.last_flow, fields = excluded.fields, detail = excluded.detail";
+
+/// One transaction: the findings upserted by (run, address, kind, title) (see
+/// [`crate::Store::save_findings`]), then the run's count of them. The run's key is checked row by
+/// row (a few thousand rows a run: the database keeps one per address, kind and title).
 pub(crate) async fn save_findings(
     conn: &mut Conn,
     run: RunId,
     findings: &[FindingRef<'_>],
 ) -> Result<u64, Error> {
-    let head = match conn.backend() {
-        Backend::Sqlite => {
-            "INSERT OR FAIL INTO findings (run, kind, severity, address, flow, title, detail)"
-        }
-        Backend::Postgres => {
-            "INSERT INTO findings (run, kind, severity, address, flow, title, detail)"
-        }
-    };
-    in_keyed_write(conn, async |c| {
-        count_in_run(c, run, 0, 0, 0, 0, findings.len() as u64).await?;
-        // The values of a few thousand rows at a time (whole statements), not of every finding.
-        let per = c.rows_per_statement(7);
-        let part = per * (4096 / per).max(1);
-        let mut vals = Vec::with_capacity(findings.len().min(part) * 7);
-        for part in findings.chunks(part) {
-            vals.clear();
-            for f in part {
-                vals.extend([
-                    Val::I(run.0),
-                    Val::T(f.kind),
-                    Val::T(f.severity),
-                    Val::OT(f.address.filter(|a| !a.is_empty())),
-                    Val::I(db_int(f.flow)),
-                    Val::T(f.title),
-                    Val::T(f.detail),
-                ]);
-            }
-            insert_rows(c, head, "", 7, &vals).await?;
-        }
-        Ok(findings.len() as u64)
+    // One row per key in a statement (PostgreSQL refuses to update a row twice in one): the later.
+    let mut last: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(findings.len());
+    for (i, f) in findings.iter().enumerate() {
+        last.insert((f.address.unwrap_or(""), f.kind, f.title), i);
+    }
+    let mut keep: Vec<usize> = last.into_values().collect();
+    keep.sort_unstable();
+    let fields: Vec<String> = keep
+        .iter()
+        .map(|&i| findings[i].fields.join(", "))
+        .collect();
+    let mut vals = Vec::with_capacity(keep.len() * 10);
+    for (&i, fields) in keep.iter().zip(&fields) {
+        let f = &findings[i];
+        vals.extend([
+            Val::I(run.0),
+            Val::T(f.address.unwrap_or("")),
+            Val::T(f.kind),
+            Val::T(f.title),
+            Val::T(f.severity),
+            Val::I(db_int(f.flows)),
+            Val::I(db_int(f.flow)),
+            Val::I(db_int(f.last_flow)),
+            Val::T(fields),
+            Val::T(f.detail),
+        ]);
+    }
+    in_write(conn, async |c| {
+        count_in_run(c, run, 0, 0, 0, 0, 0).await?;
+        insert_rows(
+            c,
+            "INSERT INTO findings (run, address, kind, title, severity, flows, flow, last_flow, \
+             fields, detail)",
+            UPSERT_FINDING,
+            10,
+            &vals,
+        )
+        .await?;
+        let rows = c
+            .fetch(
+                "UPDATE runs SET findings = (SELECT count(*) FROM findings WHERE run = $1) \
+                 WHERE id = $1 RETURNING findings",
+                &[Val::I(run.0)],
+            )
+            .await?;
+        Ok(db_count(
+            rows.first().ok_or(sqlx::Error::RowNotFound)?.i64(0)?,
+        ))
     })
     .await
 }

@@ -171,6 +171,8 @@ both!(
     knowledge_documents_and_cmms_assets,
     a_version_1_database_is_upgraded,
     a_version_2_database_keeps_its_findings,
+    a_version_4_database_sums_its_findings,
+    findings_are_summed_per_address_kind_and_title,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -338,17 +340,23 @@ fn save_list_show_count(f: &Fixture) {
             kind: "cleartext-phi".into(),
             severity: "high".into(),
             address: Some(devices[0].ips[0].clone()),
-            flow: 7,
             title: "patient data in cleartext".into(),
+            flows: 4,
+            flow: 7,
+            last_flow: 31,
             detail: "PID-5 x3".into(),
+            fields: vec!["PID-3".into(), "PID-5".into()],
         },
         FindingRecord {
             kind: "insecure-protocol".into(),
             severity: "medium".into(),
             address: Some("203.0.113.9".into()),
-            flow: 8,
             title: "telnet".into(),
+            flows: 1,
+            flow: 8,
+            last_flow: 8,
             detail: String::new(),
+            fields: Vec::new(),
         },
     ];
     let refs: Vec<FindingRef<'_>> = findings.iter().map(FindingRef::from).collect();
@@ -1018,13 +1026,13 @@ fn performance_100k_devices(f: &Fixture) {
 }
 
 /// What `analyze --db` writes for a large capture (gen_big: 2,106 devices, 17,036 communications,
-/// 73,556 findings) into a new database, timed per phase as the binary calls the store. Its size is
-/// fixed; MEDSENTRY_STORE_PERF_DEVICES=0 skips it too.
+/// 3,404 findings summed over 73,556 flows) into a new database, timed per phase as the binary
+/// calls the store. Its size is fixed; MEDSENTRY_STORE_PERF_DEVICES=0 skips it too.
 fn performance_an_analysis_run(f: &Fixture) {
     if std::env::var("MEDSENTRY_STORE_PERF_DEVICES").as_deref() == Ok("0") {
         return;
     }
-    let (n_dev, n_comm, n_find) = (2_106u32, 17_036u32, 73_556u32);
+    let (n_dev, n_comm, n_find) = (2_106u32, 17_036u32, 3_404u32);
     let devices: Vec<DeviceRecord> = (0..n_dev).map(|i| synth(i, "c0c0", 1_000)).collect();
     let comms: Vec<CommRecord> = (0..n_comm)
         .map(|i| {
@@ -1040,22 +1048,26 @@ fn performance_an_analysis_run(f: &Fixture) {
             c
         })
         .collect();
+    // One per address, kind and title, each summed over its flows, as the binary saves them.
+    let address = |i: u32| format!("10.20.{}.{}", i / 200, i % 200);
     let findings: Vec<FindingRecord> = (0..n_find)
-        .map(|i| {
-            let d = (i.wrapping_mul(2_654_435_761) >> 7) % 1_800;
-            FindingRecord {
-                kind: "cleartext-phi".into(),
-                severity: "high".into(),
-                address: Some(format!("10.20.{d}.119")),
-                flow: u64::from(i),
-                title: format!(
-                    "Patient data sent unencrypted (HL7) from 10.20.{d}.119 to 10.10.0.20"
-                ),
-                detail: format!(
-                    "3 HL7 messages with patient data (ORU^R01 x3) over 10.20.{d}.119:{i} -> \
-                     10.10.0.20:2575 in cleartext; fields: PID-3, PID-5, PID-7"
-                ),
-            }
+        .map(|i| FindingRecord {
+            kind: "cleartext-phi".into(),
+            severity: "high".into(),
+            address: Some(address(i)),
+            title: format!(
+                "Patient data sent unencrypted (HL7) from {} to 10.10.0.20",
+                address(i)
+            ),
+            flows: 21,
+            flow: u64::from(i),
+            last_flow: u64::from(i) + 70_000,
+            detail: format!(
+                "3 HL7 messages with patient data (ORU^R01 x3) over {}:{i} -> 10.10.0.20:2575 \
+                 in cleartext; fields: PID-3, PID-5, PID-7",
+                address(i)
+            ),
+            fields: vec!["PID-3".into(), "PID-5".into(), "PID-7".into()],
         })
         .collect();
     let t0 = Instant::now();
@@ -1073,8 +1085,8 @@ fn performance_an_analysis_run(f: &Fixture) {
     let t = Instant::now();
     let refs: Vec<FindingRef<'_>> = findings.iter().map(FindingRef::from).collect();
     let saved = s.save_findings(run, &refs).unwrap();
-    let owners: Vec<(String, &str)> = (0..1_800)
-        .map(|d| (format!("10.20.{d}.119"), devices[d].id.as_str()))
+    let owners: Vec<(String, &str)> = (0..n_find)
+        .map(|i| (address(i), devices[(i % n_dev) as usize].id.as_str()))
         .collect();
     let owners: Vec<(&str, &str)> = owners.iter().map(|(a, d)| (a.as_str(), *d)).collect();
     s.save_address_owners(run, &owners).unwrap();
@@ -1175,9 +1187,21 @@ fn knowledge_documents_and_cmms_assets(f: &Fixture) {
     assert_eq!(got[1], asset("A2", "Spectrum IQ", 3));
 }
 
-/// Undoes migrations 4 and 3: findings have their index by run again (creating it fails unless
+/// Undoes migration 5: a row per flow's finding, no counts (dropping a column fails unless migration
+/// 5 added it).
+fn back_to_version_4(f: &Fixture) {
+    f.exec("DROP INDEX findings_by_address");
+    f.exec("ALTER TABLE findings DROP COLUMN flows");
+    f.exec("ALTER TABLE findings DROP COLUMN last_flow");
+    f.exec("ALTER TABLE findings DROP COLUMN fields");
+    f.exec("CREATE INDEX findings_by_address ON findings (run, address)");
+    f.exec("DELETE FROM _sqlx_migrations WHERE version = 5");
+}
+
+/// Undoes migrations 5, 4 and 3: findings have their index by run again (creating it fails unless
 /// migration 4 dropped it), and name their device again, as version 2 wrote them.
 fn back_to_version_2(f: &Fixture) {
+    back_to_version_4(f);
     f.exec("CREATE INDEX findings_by_run ON findings (run, id)");
     f.exec("DELETE FROM _sqlx_migrations WHERE version = 4");
     f.exec("DROP TABLE run_addresses");
@@ -1231,4 +1255,122 @@ fn a_version_2_database_keeps_its_findings(f: &Fixture) {
         "the device id stands in for the address it did not record"
     );
     assert_eq!(s.counts().unwrap().findings, 1);
+}
+
+/// Version 4 saved a row per flow's finding; the upgrade keeps the first of each (run, address,
+/// kind, title) with the flow count and last flow of its key, and gives an address to those that
+/// had none.
+fn a_version_4_database_sums_its_findings(f: &Fixture) {
+    let mut s = f.open();
+    let run = s.begin_run(&new_run(&["a.pcap"], 1)).unwrap();
+    let dev = synth(1, "a0b0", 10);
+    s.save_devices(run, std::slice::from_ref(&dev)).unwrap();
+    let ip = dev.ips[0].clone();
+    s.save_address_owners(run, &[(&ip, &dev.id)]).unwrap();
+    s.close().unwrap();
+    back_to_version_4(f);
+    for (flow, title, address) in [
+        (3, "telnet", format!("'{ip}'")),
+        (9, "telnet", format!("'{ip}'")),
+        (5, "http", format!("'{ip}'")),
+        (1, "telnet", "NULL".to_string()),
+        (7, "telnet", format!("'{ip}'")),
+    ] {
+        f.exec(&format!(
+            "INSERT INTO findings (run, kind, severity, address, flow, title, detail) \
+             VALUES ({}, 'insecure-protocol', 'medium', {address}, {flow}, '{title}', \
+             'flow {flow}')",
+            run.0
+        ));
+    }
+    let mut s = f.open();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(s.counts().unwrap().findings, 3);
+    let d = s.device(&dev.id).unwrap().unwrap();
+    let got: Vec<(&str, u64, u64, u64, &str)> = d
+        .findings
+        .iter()
+        .map(|f| {
+            let f = &f.finding;
+            (
+                f.title.as_str(),
+                f.flows,
+                f.flow,
+                f.last_flow,
+                f.detail.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [("telnet", 3, 3, 9, "flow 3"), ("http", 1, 5, 5, "flow 5")]
+    );
+    // Saved again under the new schema, the merged row is updated, not duplicated.
+    let telnet = &d.findings[0].finding;
+    let again = FindingRecord {
+        flows: 4,
+        last_flow: 12,
+        ..telnet.clone()
+    };
+    assert_eq!(
+        s.save_findings(run, &[FindingRef::from(&again)]).unwrap(),
+        3
+    );
+}
+
+/// A finding is known by its run, address, kind and title: saved again it replaces the earlier one;
+/// twice in one call, the later one counts; another run has its own.
+fn findings_are_summed_per_address_kind_and_title(f: &Fixture) {
+    let mut s = f.open();
+    let run = s.begin_run(&new_run(&["a.pcap"], 1)).unwrap();
+    let dev = synth(1, "a0b0", 10);
+    s.save_devices(run, std::slice::from_ref(&dev)).unwrap();
+    let ip = dev.ips[0].clone();
+    s.save_address_owners(run, &[(&ip, &dev.id)]).unwrap();
+    let phi =
+        |flows: u64, flow: u64, last_flow: u64, detail: &str, fields: &[&str]| FindingRecord {
+            kind: "cleartext-phi".into(),
+            severity: "high".into(),
+            address: Some(ip.clone()),
+            title: "Patient data sent unencrypted (HL7)".into(),
+            flows,
+            flow,
+            last_flow,
+            detail: detail.into(),
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+        };
+    let first = phi(2, 4, 6, "flow 4", &["PID-5"]);
+    assert_eq!(
+        s.save_findings(run, &[FindingRef::from(&first)]).unwrap(),
+        1
+    );
+    let later = phi(5, 4, 40, "flow 4", &["PID-5", "PID-13"]);
+    let latest = phi(6, 3, 41, "flow 3", &["PID-5", "PID-13", "PID-19"]);
+    let other = FindingRecord {
+        kind: "insecure-protocol".into(),
+        title: "telnet".into(),
+        ..phi(1, 8, 8, "", &[])
+    };
+    let refs: Vec<FindingRef<'_>> = [&later, &other, &latest]
+        .into_iter()
+        .map(FindingRef::from)
+        .collect();
+    assert_eq!(s.save_findings(run, &refs).unwrap(), 2);
+    let d = s.device(&dev.id).unwrap().unwrap();
+    assert_eq!(d.findings.len(), 2);
+    assert_eq!(d.findings[0].finding, latest);
+    assert_eq!(d.findings[1].finding, other);
+    let run2 = s.begin_run(&new_run(&["b.pcap"], 2)).unwrap();
+    s.save_address_owners(run2, &[(&ip, &dev.id)]).unwrap();
+    assert_eq!(
+        s.save_findings(run2, &[FindingRef::from(&first)]).unwrap(),
+        1
+    );
+    assert_eq!(s.counts().unwrap().findings, 3);
+    let runs = s.runs().unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.findings).collect::<Vec<_>>(),
+        [2, 1],
+        "each run counts its own"
+    );
 }
