@@ -26,16 +26,9 @@ pub fn now_ns() -> i64 {
         .map_or(0, |d| d.as_nanos() as i64)
 }
 
-/// A communication summary's key while the analysis runs: one end's address, the peer, service
-/// port, transport, app, and the direction seen from that end.
-type AddressCommKey = (
-    IpAddr,
-    IpAddr,
-    u16,
-    Cow<'static, str>,
-    &'static str,
-    Direction,
-);
+/// A communication summary's key while the analysis runs: the client's address, the server's, the
+/// service port, transport and app. Each is two summaries, one for each end.
+type AddressCommKey = (IpAddr, IpAddr, u16, Cow<'static, str>, &'static str);
 /// The same once addresses are devices: the device's index in the inventory for the address.
 type CommKey<'a> = (usize, IpAddr, u16, &'a str, &'static str, Direction);
 
@@ -161,7 +154,7 @@ impl Findings {
     /// Writes what changed since the last call, in one transaction; returns the run's count of
     /// findings in the database.
     fn save(&mut self, db: &mut Store, run: RunId) -> anyhow::Result<Option<u64>> {
-        let refs: Vec<FindingRef<'_>> = self
+        let mut refs: Vec<FindingRef<'_>> = self
             .sums
             .iter()
             .filter(|(_, sum)| sum.dirty)
@@ -180,6 +173,9 @@ impl Findings {
         if refs.is_empty() {
             return Ok(None);
         }
+        // New ones in the order of their first flows: the database numbers them in that order, and
+        // a device's findings are listed by number.
+        refs.sort_unstable_by_key(|f| (f.flow, f.address, f.kind, f.title));
         let saved = db.save_findings(run, &refs)?;
         for sum in self.sums.values_mut() {
             sum.dirty = false;
@@ -307,21 +303,18 @@ impl Saver {
             let mut findings = Findings::default();
             let mut saved = 0;
             let mut written = std::time::Instant::now();
-            // One record per (address, peer, service port, transport, app, direction), summed here: a
-            // capture has many flows per pair (gen_big: 95,000 flows, 17,000 pairs).
+            // One record per (client, server, service port, transport, app), summed here: a capture
+            // has many flows per pair (gen_big: 95,000 flows, 17,000 pairs). Each end's summary is
+            // derived from it once the devices are known.
             let mut comms: FastMap<AddressCommKey, CommSum> = FastMap::default();
             // Until the tap closes; findings summed per key and written every few seconds, each time
             // in a transaction a kill cannot undo.
             for batch in rx {
                 for f in batch.flows {
-                    let (c, s) = (f.client, f.server);
-                    for (me, peer, dir) in [(c, s, Direction::Out), (s, c, Direction::In)] {
-                        let key = (me, peer, f.port, f.transport.clone(), f.app, dir);
-                        comms
-                            .entry(key)
-                            .and_modify(|sum| sum.add(&f.sum))
-                            .or_insert(f.sum);
-                    }
+                    comms
+                        .entry((f.client, f.server, f.port, f.transport, f.app))
+                        .and_modify(|sum| sum.add(&f.sum))
+                        .or_insert(f.sum);
                 }
                 for f in batch.findings {
                     findings.add(f);
@@ -444,13 +437,19 @@ fn prepare(report: &Report, by_address: FastMap<AddressCommKey, CommSum>) -> Pre
     // The summaries by address, summed by device (a device can have several addresses); addresses
     // of no device are not saved. Strings only for the records saved.
     let mut sums: FastMap<CommKey<'_>, CommSum> = FastMap::default();
-    for ((me, peer, port, transport, app, dir), sum) in &by_address {
-        let Some(&d) = owner.get(me) else {
-            continue;
-        };
-        sums.entry((d, *peer, *port, transport, app, *dir))
-            .and_modify(|s| s.add(sum))
-            .or_insert(*sum);
+    for ((client, server, port, transport, app), sum) in &by_address {
+        let ends = [
+            (client, server, Direction::Out),
+            (server, client, Direction::In),
+        ];
+        for (me, peer, dir) in ends {
+            let Some(&d) = owner.get(me) else {
+                continue;
+            };
+            sums.entry((d, *peer, *port, transport, app, dir))
+                .and_modify(|s| s.add(sum))
+                .or_insert(*sum);
+        }
     }
     let mut comms: Vec<CommRecord> = sums
         .into_iter()
