@@ -397,7 +397,7 @@ fn show(out: &mut dyn Write, d: &DeviceDetail) -> std::io::Result<()> {
         }
     }
     if !d.findings.is_empty() {
-        writeln!(out, "Findings (flows, fields)")?;
+        writeln!(out, "Findings (flows; PHI fields or user names)")?;
         for f in &d.findings {
             let f_ = &f.finding;
             write!(
