@@ -9,7 +9,9 @@
 #   scripts/bench-inventory-cost.sh FILE [ROUNDS] [BIN]
 #
 # ROUNDS defaults to 7, BIN to target/release/medsentry. The report goes to /dev/null, the database
-# to a temporary folder. Prints each round's wall times and the medians, with the increase over bare.
+# to a temporary folder. Prints each round's wall and CPU times and the medians, with the increase
+# over bare. CPU time (user + system, all threads) moves less than wall time on a noisy machine; on
+# two cores a run's wall time is at least half its CPU time.
 set -euo pipefail
 FILE=$(realpath "$1")
 ROUNDS=${2:-7}
@@ -17,10 +19,10 @@ BIN=$(realpath "${3:-target/release/medsentry}")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-wall() { # wall-clock seconds of one run of medsentry with the given arguments
-    /usr/bin/time -f "%e" -o "$T/time" "$BIN" analyze "$FILE" --format json --no-progress "$@" \
+wall() { # "wall cpu": wall-clock and CPU (user + system) seconds of one run with the given arguments
+    /usr/bin/time -f "%e %U %S" -o "$T/time" "$BIN" analyze "$FILE" --format json --no-progress "$@" \
         > /dev/null 2> "$T/err" || { cat "$T/err" >&2; exit 1; }
-    cat "$T/time"
+    awk '{printf "%s %.2f", $1, $2 + $3}' "$T/time"
 }
 
 run() { # one configuration: bare, ident or db
@@ -31,7 +33,7 @@ run() { # one configuration: bare, ident or db
     esac
 }
 
-echo "round bare ident db"
+echo "round bare ident db (each: wall cpu, seconds)"
 for r in $(seq "$ROUNDS"); do
     # The order rotates from round to round, so that no configuration always runs first or last.
     declare -A took=()
@@ -46,10 +48,14 @@ done | tee "$T/rounds"
 python3 - "$T/rounds" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]).read().splitlines()]
-med = [statistics.median(float(r[i]) for r in rows) for i in (1, 2, 3)]
-print("median bare %.2f s, ident %.2f s (%+.0f%%), db %.2f s (%+.0f%%)" % (
-    med[0], med[1], 100 * (med[1] / med[0] - 1), med[2], 100 * (med[2] / med[0] - 1)))
-# The same round by round: each run against the bare run just before it (a noisy machine drifts).
-paired = [statistics.median(float(r[i]) / float(r[1]) for r in rows) for i in (2, 3)]
-print("median of per-round ratios: ident %+.0f%%, db %+.0f%%" % tuple(100 * (p - 1) for p in paired))
+# Columns: round, then wall and CPU seconds for bare, ident and db.
+for name, off in (("wall", 0), ("CPU (user + system)", 1)):
+    med = [statistics.median(float(r[1 + 2 * i + off]) for r in rows) for i in (0, 1, 2)]
+    print("median %s: bare %.2f s, ident %.2f s (%+.0f%%), db %.2f s (%+.0f%%)" % (
+        name, med[0], med[1], 100 * (med[1] / med[0] - 1), med[2], 100 * (med[2] / med[0] - 1)))
+    # The same round by round: each run against the bare run of its round (a noisy machine drifts).
+    paired = [statistics.median(float(r[1 + 2 * i + off]) / float(r[1 + off]) for r in rows)
+              for i in (1, 2)]
+    print("  median of per-round ratios: ident %+.0f%%, db %+.0f%%" % tuple(
+        100 * (p - 1) for p in paired))
 PY
