@@ -333,3 +333,76 @@ fn no_inventory_skips_identification_only() {
             .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 0);
 }
+
+/// Every finding of the report is in the database, summed per address, kind and title: the flow
+/// count, the first and last flow, the first flow's detail, the union of PHI fields and user names;
+/// nothing else is stored.
+#[test]
+fn stored_findings_sum_the_reports() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let s = Scratch::new("inventory-findings");
+    let cap = s.path("f.pcap");
+    // Ten minutes: long enough for telnet logins and HL7 connections to repeat between a pair.
+    synth(&cap, 10, "none");
+    let db = s.path("f.db");
+    let db = db.to_str().unwrap();
+    let out = ok(&[
+        "analyze",
+        cap.to_str().unwrap(),
+        "--db",
+        db,
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // (address, kind, title) -> (flows, first flow, its detail, last flow, names)
+    type Sum = (u64, u64, String, u64, BTreeSet<String>);
+    let mut want: BTreeMap<(String, String, String), Sum> = BTreeMap::new();
+    for f in report["findings"].as_array().unwrap() {
+        let key = (
+            f["device"].as_str().unwrap().to_string(),
+            f["kind"].as_str().unwrap().to_string(),
+            f["title"].as_str().unwrap().to_string(),
+        );
+        let flow = f["flow"].as_u64().unwrap();
+        let detail = f["detail"].as_str().unwrap().to_string();
+        let sum = want
+            .entry(key)
+            .or_insert((0, flow, detail.clone(), flow, BTreeSet::new()));
+        sum.0 += 1;
+        if flow < sum.1 {
+            (sum.1, sum.2) = (flow, detail);
+        }
+        sum.3 = sum.3.max(flow);
+        for key in ["phi_fields", "usernames"] {
+            for n in f[key].as_array().into_iter().flatten() {
+                sum.4.insert(n.as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert!(want.len() >= 3, "{} findings", want.len());
+    assert!(
+        want.values().any(|s| s.0 > 1),
+        "some finding repeats over flows"
+    );
+
+    let mut store = store::Store::open(db).unwrap();
+    let mut got: BTreeMap<(String, String, String), Sum> = BTreeMap::new();
+    for d in report["devices"].as_array().unwrap() {
+        let detail = store.device(d["id"].as_str().unwrap()).unwrap().unwrap();
+        for f in detail.findings {
+            let f = f.finding;
+            let key = (f.address.unwrap(), f.kind, f.title);
+            let sum = (
+                f.flows,
+                f.flow,
+                f.detail,
+                f.last_flow,
+                f.fields.into_iter().collect(),
+            );
+            assert!(got.insert(key, sum).is_none(), "one row per key");
+        }
+    }
+    assert_eq!(got, want);
+    assert_eq!(store.counts().unwrap().findings, want.len() as u64);
+}
