@@ -470,6 +470,8 @@ fn prepare(report: &Report, by_address: FastMap<AddressCommKey, CommSum>) -> Pre
             },
         )
         .collect();
+    // In the database's key order (the direction as its text): the store takes them as they are,
+    // and its B-tree grows at one end.
     comms.sort_unstable_by(|a, b| {
         (
             &a.device,
@@ -477,7 +479,7 @@ fn prepare(report: &Report, by_address: FastMap<AddressCommKey, CommSum>) -> Pre
             a.peer_port,
             &a.transport,
             &a.app,
-            a.direction,
+            a.direction.as_str(),
         )
             .cmp(&(
                 &b.device,
@@ -485,7 +487,7 @@ fn prepare(report: &Report, by_address: FastMap<AddressCommKey, CommSum>) -> Pre
                 b.peer_port,
                 &b.transport,
                 &b.app,
-                b.direction,
+                b.direction.as_str(),
             ))
     });
 

@@ -1,6 +1,8 @@
 //! How what a run learnt merges with what is stored: pure functions, no SQL.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet};
+use std::hash::Hash;
 
 use crate::{CommRecord, DeviceRecord, EvidenceRecord, FieldRecord};
 
@@ -72,9 +74,32 @@ fn merge_fields(into: &mut Vec<FieldRecord>, from: impl IntoIterator<Item = Fiel
     }
 }
 
+/// Whether `key` tells `items` apart: pairwise for a few, through a set for more.
+fn distinct<'a, T, K: Eq + Hash>(items: &'a [T], key: impl Fn(&'a T) -> K) -> bool {
+    if items.len() <= 16 {
+        return items
+            .iter()
+            .enumerate()
+            .all(|(i, a)| items[i + 1..].iter().all(|b| key(a) != key(b)));
+    }
+    let mut seen = HashSet::with_capacity(items.len());
+    items.iter().all(|x| seen.insert(key(x)))
+}
+
 /// One record per device id, each with one row per field, per evidence value and per address,
 /// so that no statement touches a row twice (PostgreSQL refuses that in one `ON CONFLICT` insert).
-pub(crate) fn normalise_devices(devices: &[DeviceRecord]) -> Vec<DeviceRecord> {
+/// Devices that are so already (as `analyze --db` sends them) are borrowed, not copied.
+pub(crate) fn normalise_devices(devices: &[DeviceRecord]) -> Cow<'_, [DeviceRecord]> {
+    let mut ids = HashSet::with_capacity(devices.len());
+    let normal = devices.iter().all(|d| {
+        ids.insert(d.id.as_str())
+            && d.ips.windows(2).all(|w| w[0] < w[1])
+            && distinct(&d.fields, |f| f.field.as_str())
+            && distinct(&d.evidence, |e| (e.field.as_str(), e.value.as_str()))
+    });
+    if normal {
+        return Cow::Borrowed(devices);
+    }
     let mut by_id: BTreeMap<&str, DeviceRecord> = BTreeMap::new();
     for d in devices {
         match by_id.get_mut(d.id.as_str()) {
@@ -124,7 +149,7 @@ pub(crate) fn normalise_devices(devices: &[DeviceRecord]) -> Vec<DeviceRecord> {
         d.ips.sort();
         d.ips.dedup();
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The key of a communications row.
@@ -141,8 +166,12 @@ pub(crate) fn comm_key(c: &CommRecord) -> CommKey<'_> {
     )
 }
 
-/// One record per key, summed.
-pub(crate) fn normalise_comms(comms: &[CommRecord]) -> Vec<CommRecord> {
+/// One record per key, summed. Records sorted by key without duplicates (as `analyze --db` sends
+/// them) are borrowed, not copied.
+pub(crate) fn normalise_comms(comms: &[CommRecord]) -> Cow<'_, [CommRecord]> {
+    if comms.windows(2).all(|w| comm_key(&w[0]) < comm_key(&w[1])) {
+        return Cow::Borrowed(comms);
+    }
     let mut by_key: BTreeMap<CommKey<'_>, CommRecord> = BTreeMap::new();
     for c in comms {
         by_key
@@ -159,7 +188,7 @@ pub(crate) fn normalise_comms(comms: &[CommRecord]) -> Vec<CommRecord> {
             })
             .or_insert_with(|| c.clone());
     }
-    by_key.into_values().collect()
+    Cow::Owned(by_key.into_values().collect())
 }
 
 /// Counters are `u64` in the API and `BIGINT` in the database.
@@ -175,6 +204,7 @@ pub(crate) fn db_count(v: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Direction;
 
     fn field(name: &str, value: &str, confidence: f32, rule: &str) -> FieldRecord {
         FieldRecord {
@@ -239,7 +269,8 @@ mod tests {
         b.last_seen_ns = 15;
         b.mac = Some("00:11:22:33:44:55".into());
         b.fields = vec![field("vendor", "C", 0.4, "r3")];
-        let n = normalise_devices(&[a, b]);
+        let both = [a, b];
+        let n = normalise_devices(&both);
         assert_eq!(n.len(), 1);
         let d = &n[0];
         assert_eq!((d.first_seen_ns, d.last_seen_ns), (1, 20));
@@ -250,5 +281,81 @@ mod tests {
         assert_eq!(d.evidence.len(), 1);
         assert_eq!(d.evidence[0].count, 6);
         assert_eq!(d.evidence[0].first_seen_ns, 5);
+    }
+
+    /// Records already normal are borrowed as they are; a record with anything to merge (a
+    /// repeated id, address, field or piece of evidence, among few or many) is not.
+    #[test]
+    fn normal_records_are_borrowed() {
+        let ev = |i: usize| EvidenceRecord {
+            field: "dns.query".into(),
+            value: format!("host{i}"),
+            first_seen_ns: 1,
+            last_seen_ns: 2,
+            count: 1,
+        };
+        let device = |id: &str, n_ev: usize| DeviceRecord {
+            id: id.into(),
+            mac: None,
+            ips: vec!["10.0.0.1".into(), "10.0.0.2".into()],
+            first_seen_ns: 1,
+            last_seen_ns: 2,
+            fields: vec![
+                field("vendor", "A", 0.5, "r1"),
+                field("model", "B", 0.5, "r2"),
+            ],
+            evidence: (0..n_ev).map(ev).collect(),
+        };
+        // Not sorted by id: order is not asked of devices.
+        let normal = vec![device("z", 3), device("a", 40)];
+        assert!(matches!(normalise_devices(&normal), Cow::Borrowed(_)));
+        let mut damaged: Vec<Vec<DeviceRecord>> = Vec::new();
+        damaged.push(vec![device("a", 3), device("a", 3)]);
+        let mut d = device("a", 3);
+        d.ips.push("10.0.0.1".into());
+        damaged.push(vec![d]);
+        let mut d = device("a", 3);
+        d.fields.push(field("vendor", "C", 0.9, "r3"));
+        damaged.push(vec![d]);
+        for n in [3, 40] {
+            let mut d = device("a", n);
+            d.evidence.push(ev(0));
+            damaged.push(vec![d]);
+        }
+        for set in &damaged {
+            let out = normalise_devices(set);
+            assert!(matches!(out, Cow::Owned(_)));
+            let d = &out[0];
+            assert!(d.ips.windows(2).all(|w| w[0] < w[1]));
+            assert!(distinct(&d.fields, |f| f.field.as_str()));
+            assert!(distinct(&d.evidence, |e| (
+                e.field.as_str(),
+                e.value.as_str()
+            )));
+        }
+
+        let comm = |device: &str, direction: Direction| CommRecord {
+            device: device.into(),
+            peer_ip: "10.0.0.9".into(),
+            peer_port: 104,
+            transport: "tcp".into(),
+            app: "dicom".into(),
+            direction,
+            peer_device: None,
+            flows: 1,
+            packets: 2,
+            bytes: 3,
+            first_seen_ns: 4,
+            last_seen_ns: 5,
+        };
+        // "in" sorts before "out", as the database's key does.
+        let sorted = vec![comm("a", Direction::In), comm("a", Direction::Out)];
+        assert!(matches!(normalise_comms(&sorted), Cow::Borrowed(_)));
+        let unsorted = vec![comm("a", Direction::Out), comm("a", Direction::In)];
+        assert_eq!(normalise_comms(&unsorted).as_ref(), &sorted[..]);
+        let twice = vec![comm("a", Direction::In), comm("a", Direction::In)];
+        let summed = normalise_comms(&twice);
+        assert_eq!(summed.len(), 1);
+        assert_eq!(summed[0].flows, 2);
     }
 }
