@@ -35,6 +35,20 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+
+    /// Every severity, least harmful first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The severity [`Severity::as_str`] names.
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    }
 }
 
 /// Stable finding kinds (tests, SIEM rules and users depend on them).
@@ -353,6 +367,15 @@ mod tests {
     use capture::{Endpoint, Timestamp};
     use protocols::cleartext::Credential;
     use protocols::session::SnmpTotals;
+
+    #[test]
+    fn severities_parse_back_and_order_by_harm() {
+        for s in Severity::ALL {
+            assert_eq!(Severity::parse(s.as_str()), Some(s));
+        }
+        assert!(Severity::ALL.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(Severity::parse("severe"), None);
+    }
 
     fn record(client: &str, cport: u16, server: &str, sport: u16) -> FlowRecord {
         let end = |ip: &str, port| Endpoint {

@@ -96,17 +96,6 @@ struct FindingSum {
     dirty: bool,
 }
 
-/// How bad a severity is, to keep the worst of a summed finding's flows.
-fn severity_rank(s: &str) -> u8 {
-    match s {
-        "critical" => 4,
-        "high" => 3,
-        "medium" => 2,
-        "low" => 1,
-        _ => 0,
-    }
-}
-
 /// The run's findings, summed per key, and what is left to write.
 #[derive(Default)]
 struct Findings {
@@ -122,7 +111,8 @@ impl Findings {
         let sum = match self.sums.entry((f.address, f.kind, f.title)) {
             Entry::Occupied(e) => {
                 let sum = e.into_mut();
-                if severity_rank(f.severity) > severity_rank(sum.severity) {
+                // The worst of the flows' severities.
+                if detect::Severity::parse(f.severity) > detect::Severity::parse(sum.severity) {
                     sum.severity = f.severity;
                 }
                 sum.flows += 1;

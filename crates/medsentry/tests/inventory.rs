@@ -355,8 +355,8 @@ fn stored_findings_sum_the_reports() {
         "json",
     ]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    // (address, kind, title) -> (flows, first flow, its detail, last flow, names)
-    type Sum = (u64, u64, String, u64, BTreeSet<String>);
+    // (address, kind, title) -> (worst severity, flows, first flow, its detail, last flow, names)
+    type Sum = (String, u64, u64, String, u64, BTreeSet<String>);
     let mut want: BTreeMap<(String, String, String), Sum> = BTreeMap::new();
     for f in report["findings"].as_array().unwrap() {
         let key = (
@@ -366,23 +366,33 @@ fn stored_findings_sum_the_reports() {
         );
         let flow = f["flow"].as_u64().unwrap();
         let detail = f["detail"].as_str().unwrap().to_string();
-        let sum = want
-            .entry(key)
-            .or_insert((0, flow, detail.clone(), flow, BTreeSet::new()));
-        sum.0 += 1;
-        if flow < sum.1 {
-            (sum.1, sum.2) = (flow, detail);
+        let severity = f["severity"].as_str().unwrap().to_string();
+        let sum = want.entry(key).or_insert((
+            severity.clone(),
+            0,
+            flow,
+            detail.clone(),
+            flow,
+            BTreeSet::new(),
+        ));
+        let parse = |s: &str| detect::Severity::parse(s).unwrap();
+        if parse(&severity) > parse(&sum.0) {
+            sum.0 = severity;
         }
-        sum.3 = sum.3.max(flow);
+        sum.1 += 1;
+        if flow < sum.2 {
+            (sum.2, sum.3) = (flow, detail);
+        }
+        sum.4 = sum.4.max(flow);
         for key in ["phi_fields", "usernames"] {
             for n in f[key].as_array().into_iter().flatten() {
-                sum.4.insert(n.as_str().unwrap().to_string());
+                sum.5.insert(n.as_str().unwrap().to_string());
             }
         }
     }
     assert!(want.len() >= 3, "{} findings", want.len());
     assert!(
-        want.values().any(|s| s.0 > 1),
+        want.values().any(|s| s.1 > 1),
         "some finding repeats over flows"
     );
 
@@ -394,6 +404,7 @@ fn stored_findings_sum_the_reports() {
             let f = f.finding;
             let key = (f.address.unwrap(), f.kind, f.title);
             let sum = (
+                f.severity,
                 f.flows,
                 f.flow,
                 f.detail,
