@@ -86,6 +86,13 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     // The database is written from the start, on its own thread: findings as the analysis finds
     // them, flows summed as they end, the rest once the report is built.
     let saver = args.db.as_deref().map(|db| {
+        if args.show_phi {
+            // Asked for, so kept; but a database outlives the investigation a report is read for.
+            eprintln!(
+                "medsentry: warning: --show-phi with --db: the findings' details saved to the \
+                 database carry patient identifiers"
+            );
+        }
         let (saver, tap) = crate::persist::Saver::start(db, sources);
         collector.db_tap = Some(tap);
         saver

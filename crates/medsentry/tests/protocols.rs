@@ -361,6 +361,55 @@ fn no_patient_data_in_default_output_and_values_with_show_phi() {
     }
 }
 
+/// The inventory database holds no patient value either, unless `--show-phi` is given; then the
+/// user is warned that it does.
+#[test]
+fn no_patient_data_in_the_database_without_show_phi() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let cap = corpus.join("captures/all_scenarios.pcap");
+    let scratch = testkit::Scratch::new("protocols-phi-db");
+    // The database's bytes, with its write-ahead log should one be left.
+    let bytes = |db: &Path| {
+        let mut all = std::fs::read(db).unwrap();
+        all.extend(std::fs::read(db.with_extension("db-wal")).unwrap_or_default());
+        all
+    };
+    let contains =
+        |hay: &[u8], needle: &str| hay.windows(needle.len()).any(|w| w == needle.as_bytes());
+    for show in [false, true] {
+        let db = scratch.path(if show { "shown.db" } else { "plain.db" });
+        let mut args = vec![
+            "analyze".as_ref(),
+            cap.as_os_str(),
+            "--db".as_ref(),
+            db.as_os_str(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ];
+        if show {
+            args.push("--show-phi".as_ref());
+        }
+        let out = run(&args);
+        assert!(out.status.success());
+        let warned = String::from_utf8_lossy(&out.stderr).contains("--show-phi with --db");
+        assert_eq!(warned, show);
+        let stored = bytes(&db);
+        let found: Vec<&str> = PHI
+            .iter()
+            .copied()
+            .filter(|v| contains(&stored, v))
+            .collect();
+        if show {
+            // The patients' identifiers, in the findings' details.
+            assert!(found.contains(&"100001"), "{found:?}");
+        } else {
+            assert!(found.is_empty(), "the database holds {found:?}");
+        }
+    }
+}
+
 #[test]
 fn real_hl7_on_an_unregistered_port_is_found_by_content() {
     let Some(corpus) = testkit::corpus() else {
