@@ -485,3 +485,96 @@ fn prepare(report: &Report, by_address: FastMap<AddressCommKey, CommSum>) -> Pre
     let owners = owner.iter().map(|(ip, &d)| (ip.to_string(), d)).collect();
     Prepared { comms, owners }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(
+        address: &str,
+        title: &str,
+        flow: u64,
+        severity: &'static str,
+        names: &[&'static str],
+    ) -> TapFinding {
+        TapFinding {
+            kind: "cleartext-phi",
+            severity,
+            flow,
+            address: address.into(),
+            title: title.into(),
+            detail: format!("flow {flow}").into(),
+            fields: names.iter().map(|n| Cow::Borrowed(*n)).collect(),
+        }
+    }
+
+    /// What the database thread does every few seconds: only what changed is written, and a finding
+    /// written again carries the run's sums so far (worst severity, first flow and its detail, last
+    /// flow, every name once).
+    #[test]
+    fn findings_written_again_carry_the_runs_sums() {
+        let scratch = testkit::Scratch::new("persist-findings");
+        let mut db = Store::open(scratch.path("p.db").to_str().unwrap()).unwrap();
+        let run = db
+            .begin_run(&NewRun {
+                started_ns: 1,
+                tool: "test".into(),
+                sources: Vec::new(),
+            })
+            .unwrap();
+        let device = DeviceRecord {
+            id: "mac-020000000001".into(),
+            mac: Some("02:00:00:00:00:01".into()),
+            ips: vec!["10.0.0.1".into()],
+            first_seen_ns: 1,
+            last_seen_ns: 2,
+            fields: Vec::new(),
+            evidence: Vec::new(),
+        };
+        db.save_devices(run, std::slice::from_ref(&device)).unwrap();
+        db.save_address_owners(run, &[("10.0.0.1", &device.id)])
+            .unwrap();
+
+        let mut f = Findings::default();
+        f.add(finding("10.0.0.1", "PHI", 5, "high", &["PID-5"]));
+        f.add(finding("10.0.0.1", "PHI", 9, "high", &["PID-3", "PID-5"]));
+        assert_eq!(f.save(&mut db, run).unwrap(), Some(1));
+        assert_eq!(f.save(&mut db, run).unwrap(), None, "nothing changed");
+        f.add(finding("10.0.0.1", "PHI", 2, "critical", &["PID-19"]));
+        f.add(finding("10.0.0.1", "other", 3, "medium", &[]));
+        assert_eq!(f.save(&mut db, run).unwrap(), Some(2));
+        assert_eq!(f.flows, 4);
+
+        let stored = db.device(&device.id).unwrap().unwrap().findings;
+        let got: Vec<_> = stored
+            .iter()
+            .map(|s| {
+                let s = &s.finding;
+                (
+                    s.title.as_str(),
+                    s.severity.as_str(),
+                    s.flows,
+                    s.flow,
+                    s.last_flow,
+                    s.detail.as_str(),
+                    s.fields.join(" "),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "PHI",
+                    "critical",
+                    3,
+                    2,
+                    9,
+                    "flow 2",
+                    "PID-5 PID-3 PID-19".to_string()
+                ),
+                ("other", "medium", 1, 3, 3, "flow 3", String::new()),
+            ]
+        );
+    }
+}
