@@ -329,11 +329,8 @@ pub(crate) async fn details(c: &mut Conn, ids: &[String]) -> R<Vec<DeviceDetail>
                     flow: db_count(r.i64(4)?),
                     last_flow: db_count(r.i64(9)?),
                     detail: r.text(6)?,
-                    fields: fields
-                        .split(", ")
-                        .filter(|f| !f.is_empty())
-                        .map(str::to_string)
-                        .collect(),
+                    // '' in rows merged from before schema 5.
+                    fields: serde_json::from_str(&fields).unwrap_or_default(),
                 },
             });
         }

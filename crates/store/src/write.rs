@@ -555,7 +555,7 @@ pub(crate) async fn save_findings(
     keep.sort_unstable();
     let fields: Vec<String> = keep
         .iter()
-        .map(|&i| findings[i].fields.join(", "))
+        .map(|&i| serde_json::to_string(findings[i].fields).unwrap_or_default())
         .collect();
     let mut vals = Vec::with_capacity(keep.len() * 10);
     for (&i, fields) in keep.iter().zip(&fields) {

@@ -1345,7 +1345,14 @@ fn findings_are_summed_per_address_kind_and_title(f: &Fixture) {
         1
     );
     let later = phi(5, 4, 40, "flow 4", &["PID-5", "PID-13"]);
-    let latest = phi(6, 3, 41, "flow 3", &["PID-5", "PID-13", "PID-19"]);
+    // A user name can hold any character, a comma or a quote too.
+    let latest = phi(
+        6,
+        3,
+        41,
+        "flow 3",
+        &["PID-5", "PID-13", "o'brien, \"admin\""],
+    );
     let other = FindingRecord {
         kind: "insecure-protocol".into(),
         title: "telnet".into(),

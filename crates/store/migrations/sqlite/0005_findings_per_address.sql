@@ -8,8 +8,8 @@
 -- still lists every flow's finding.
 ALTER TABLE findings ADD COLUMN flows INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE findings ADD COLUMN last_flow INTEGER NOT NULL DEFAULT 0;
--- PHI field names or user names, comma-separated; rows saved before this version have '' (their
--- detail says what each carried).
+-- PHI field names or user names, a JSON array of strings (user names can hold any character);
+-- rows saved before this version have '' (their detail says what each carried).
 ALTER TABLE findings ADD COLUMN fields TEXT NOT NULL DEFAULT '';
 -- A finding without an address has '' (NULLs never conflict in a unique index).
 UPDATE findings SET address = '' WHERE address IS NULL;
