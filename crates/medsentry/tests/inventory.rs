@@ -24,6 +24,23 @@ fn ok(args: &[&str]) -> Output {
     out
 }
 
+/// `analyze CAP --db DB --format json`.
+fn analyze_args<'a>(cap: &'a Path, db: &'a str) -> [&'a str; 6] {
+    [
+        "analyze",
+        cap.to_str().unwrap(),
+        "--db",
+        db,
+        "--format",
+        "json",
+    ]
+}
+
+/// [`analyze_args`], which must succeed.
+fn analyze_into(cap: &Path, db: &str) -> Output {
+    ok(&analyze_args(cap, db))
+}
+
 fn synth(path: &Path, minutes: u32, faults: &str) -> Value {
     let p = path.to_str().unwrap();
     ok(&[
@@ -50,14 +67,7 @@ fn the_inventory_persists_merges_and_reads_back() {
     let (a, b) = (s.path("a.pcap"), s.path("b.pcap"));
     let truth = synth(&a, 2, "none");
     synth(&b, 3, "vlan=0.3");
-    let first = ok(&[
-        "analyze",
-        a.to_str().unwrap(),
-        "--db",
-        db,
-        "--format",
-        "json",
-    ]);
+    let first = analyze_into(&a, db);
     let n = truth["devices"].as_array().unwrap().len();
     assert!(
         String::from_utf8_lossy(&first.stderr).contains(&format!("{n} devices ({n} new")),
@@ -65,14 +75,7 @@ fn the_inventory_persists_merges_and_reads_back() {
         String::from_utf8_lossy(&first.stderr)
     );
     // The same hospital three minutes long: nothing new, every device seen later.
-    let second = ok(&[
-        "analyze",
-        b.to_str().unwrap(),
-        "--db",
-        db,
-        "--format",
-        "json",
-    ]);
+    let second = analyze_into(&b, db);
     assert!(
         String::from_utf8_lossy(&second.stderr).contains("(0 new"),
         "{}",
@@ -256,25 +259,11 @@ fn a_killed_analysis_leaves_a_consistent_database() {
     let db = s.path("k.db");
     let db = db.to_str().unwrap();
     // A first complete run, so that later kills land on a database with committed content.
-    ok(&[
-        "analyze",
-        cap.to_str().unwrap(),
-        "--db",
-        db,
-        "--format",
-        "json",
-    ]);
+    analyze_into(&cap, db);
     let committed = list_len(db);
     for delay_ms in [5u64, 20, 50, 80, 120, 200, 300] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_medsentry"))
-            .args([
-                "analyze",
-                cap.to_str().unwrap(),
-                "--db",
-                db,
-                "--format",
-                "json",
-            ])
+            .args(analyze_args(&cap, db))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -346,14 +335,7 @@ fn stored_findings_sum_the_reports() {
     synth(&cap, 10, "none");
     let db = s.path("f.db");
     let db = db.to_str().unwrap();
-    let out = ok(&[
-        "analyze",
-        cap.to_str().unwrap(),
-        "--db",
-        db,
-        "--format",
-        "json",
-    ]);
+    let out = analyze_into(&cap, db);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     // (address, kind, title) -> (worst severity, flows, first flow, its detail, last flow, names)
     type Sum = (String, u64, u64, String, u64, BTreeSet<String>);

@@ -243,15 +243,18 @@ mod tests {
         assert!(replaces(None, &field("category", "x", 0.0, "r")));
     }
 
-    #[test]
-    fn duplicates_in_a_batch_merge() {
-        let ev = |v: &str, t: i64, n: u64| EvidenceRecord {
+    fn evidence(value: &str, t: i64, count: u64) -> EvidenceRecord {
+        EvidenceRecord {
             field: "dns.query".into(),
-            value: v.into(),
+            value: value.into(),
             first_seen_ns: t,
             last_seen_ns: t,
-            count: n,
-        };
+            count,
+        }
+    }
+
+    #[test]
+    fn duplicates_in_a_batch_merge() {
         let a = DeviceRecord {
             id: "d".into(),
             mac: None,
@@ -262,7 +265,7 @@ mod tests {
                 field("vendor", "A", 0.5, "r1"),
                 field("vendor", "B", 0.5, "r2"),
             ],
-            evidence: vec![ev("x", 10, 1), ev("x", 5, 2)],
+            evidence: vec![evidence("x", 10, 1), evidence("x", 5, 2)],
         };
         let mut b = a.clone();
         b.first_seen_ns = 1;
@@ -287,13 +290,7 @@ mod tests {
     /// repeated id, address, field or piece of evidence, among few or many) is not.
     #[test]
     fn normal_records_are_borrowed() {
-        let ev = |i: usize| EvidenceRecord {
-            field: "dns.query".into(),
-            value: format!("host{i}"),
-            first_seen_ns: 1,
-            last_seen_ns: 2,
-            count: 1,
-        };
+        let ev = |i: usize| evidence(&format!("host{i}"), 1, 1);
         let device = |id: &str, n_ev: usize| DeviceRecord {
             id: id.into(),
             mac: None,

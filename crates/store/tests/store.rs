@@ -1257,16 +1257,22 @@ fn a_version_2_database_keeps_its_findings(f: &Fixture) {
     assert_eq!(s.counts().unwrap().findings, 1);
 }
 
-/// Version 4 saved a row per flow's finding; the upgrade keeps the first of each (run, address,
-/// kind, title) with the flow count and last flow of its key, and gives an address to those that
-/// had none.
-fn a_version_4_database_sums_its_findings(f: &Fixture) {
+/// A run with one device, which had its first address during the run.
+fn one_device_run(f: &Fixture) -> (Store, RunId, DeviceRecord, String) {
     let mut s = f.open();
     let run = s.begin_run(&new_run(&["a.pcap"], 1)).unwrap();
     let dev = synth(1, "a0b0", 10);
     s.save_devices(run, std::slice::from_ref(&dev)).unwrap();
     let ip = dev.ips[0].clone();
     s.save_address_owners(run, &[(&ip, &dev.id)]).unwrap();
+    (s, run, dev, ip)
+}
+
+/// Version 4 saved a row per flow's finding; the upgrade keeps the first of each (run, address,
+/// kind, title) with the flow count and last flow of its key, and gives an address to those that
+/// had none.
+fn a_version_4_database_sums_its_findings(f: &Fixture) {
+    let (s, run, dev, ip) = one_device_run(f);
     s.close().unwrap();
     back_to_version_4(f);
     for (flow, title, address) in [
@@ -1321,12 +1327,7 @@ fn a_version_4_database_sums_its_findings(f: &Fixture) {
 /// A finding is known by its run, address, kind and title: saved again it replaces the earlier one;
 /// twice in one call, the later one counts; another run has its own.
 fn findings_are_summed_per_address_kind_and_title(f: &Fixture) {
-    let mut s = f.open();
-    let run = s.begin_run(&new_run(&["a.pcap"], 1)).unwrap();
-    let dev = synth(1, "a0b0", 10);
-    s.save_devices(run, std::slice::from_ref(&dev)).unwrap();
-    let ip = dev.ips[0].clone();
-    s.save_address_owners(run, &[(&ip, &dev.id)]).unwrap();
+    let (mut s, run, dev, ip) = one_device_run(f);
     let phi =
         |flows: u64, flow: u64, last_flow: u64, detail: &str, fields: &[&str]| FindingRecord {
             kind: "cleartext-phi".into(),
