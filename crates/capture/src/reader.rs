@@ -11,7 +11,7 @@ use crate::decode::LinkType;
 use crate::time::Timestamp;
 
 /// First read buffer; grows for larger records up to [`MAX_RECORD_BYTES`].
-const INITIAL_BUFFER: usize = 1 << 20;
+const INITIAL_BUFFER: usize = 256 << 10;
 /// A record larger than this is taken as corruption rather than buffered (snaplens are at most 256 KiB).
 pub const MAX_RECORD_BYTES: usize = 16 << 20;
 /// Bytes read up front to detect the format and parse the file header.

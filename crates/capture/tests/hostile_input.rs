@@ -621,6 +621,36 @@ fn pcap_huge_caplen_with_the_data_present_is_capped() {
     );
 }
 
+/// Records larger than the first read buffer (256 KiB, kept small so that what it holds is still in
+/// the core's L2 cache when the packets are parsed) make it grow, up to a record of the largest size
+/// accepted (`MAX_RECORD_BYTES` with its 16-byte header); the records around them are read as they
+/// were written.
+#[test]
+fn pcap_records_larger_than_the_read_buffer_are_read_whole() {
+    let mut p = Pcap::new(false, false, LinkType::ETHERNET);
+    let small = ethernet(&conversation()[0]);
+    let mut t = 0;
+    for len in [
+        (256 << 10) - 16,
+        (256 << 10) - 15,
+        256 << 10,
+        (256 << 10) + 1,
+        1 << 20,
+        (1 << 20) + 17,
+        MAX_RECORD_BYTES - 16,
+    ] {
+        let big: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        p.record(1_700_000_000, t, &small, small.len() as u32);
+        p.record(1_700_000_000, t + 1, &big, len as u32);
+        t += 2;
+    }
+    p.record(1_700_000_001, 0, &small, small.len() as u32);
+    let read = read_all(&p.out.bytes).unwrap();
+    assert!(matches!(read.end, End::Clean), "{:?}", read.end);
+    assert_eq!(read.packets, p.out.packets());
+    assert_eq!(read.stats.bad_records, 0);
+}
+
 // Regression: `CaptureReader::grow` once let a record of up to twice `MAX_RECORD_BYTES` through; the
 // reader now reads the declared record length and refuses anything over the constant.
 #[test]

@@ -41,8 +41,10 @@ const ROUTER_MIN_ADDRESSES: usize = 4;
 /// At most this many DHCPv6 addresses are kept per DUID MAC (a client holds a few at a time).
 const MAX_DUID_LEASES: usize = 64;
 
+/// One value of one evidence field of a subject.
 #[derive(Debug, Clone)]
 struct Seen {
+    field: &'static str,
     value: String,
     first_ns: i64,
     last_ns: i64,
@@ -51,26 +53,49 @@ struct Seen {
 
 #[derive(Debug, Default)]
 struct SubjectFacts {
-    /// Values per field, fields in the order first seen (a handful a subject, at most
-    /// [`MAX_FIELDS`]): a field is found by its name's address before its text, and
-    /// [`Inventory::finish`] sorts them by name.
-    fields: Vec<(&'static str, Vec<Seen>)>,
+    /// Every (field, value) kept, in the order first seen, in one list (a handful a subject): an
+    /// observation of a known value reads this one block, where a list of fields each with its own list
+    /// of values cost a cache miss more on every observation (most of them come at a flow's end, long
+    /// after the subject was last touched). At most [`MAX_FIELDS`] fields of at most
+    /// [`MAX_VALUES_PER_FIELD`] values; [`Inventory::finish`] sorts them by field.
+    seen: Vec<Seen>,
+    /// Distinct fields in `seen`.
+    fields: usize,
     first_ns: i64,
     last_ns: i64,
 }
 
 impl SubjectFacts {
-    fn values_mut(&mut self, field: &'static str) -> Option<&mut Vec<Seen>> {
-        // Field names are literals: the same name nearly always has the same address.
+    /// The entry of `value` of `field`, if kept.
+    fn find_mut(&mut self, field: &'static str, value: &str) -> Option<&mut Seen> {
+        // Field names are literals: the same name nearly always has the same address. A value's length
+        // is compared before its bytes.
         let i = match self
-            .fields
+            .seen
             .iter()
-            .position(|(f, _)| std::ptr::eq(*f, field))
+            .position(|s| std::ptr::eq(s.field, field) && s.value == value)
         {
             Some(i) => i,
-            None => self.fields.iter().position(|(f, _)| *f == field)?,
+            None => self
+                .seen
+                .iter()
+                .position(|s| s.field == field && s.value == value)?,
         };
-        Some(&mut self.fields[i].1)
+        Some(&mut self.seen[i])
+    }
+
+    /// Keeps a value not kept yet, unless its field, or the subject, is full.
+    fn add(&mut self, seen: Seen) {
+        let values = self.seen.iter().filter(|s| s.field == seen.field).count();
+        if values == 0 {
+            if self.fields >= MAX_FIELDS {
+                return;
+            }
+            self.fields += 1;
+        } else if values >= MAX_VALUES_PER_FIELD {
+            return;
+        }
+        self.seen.push(seen);
     }
 
     fn touch(&mut self, ts: i64) {
@@ -269,26 +294,19 @@ impl Inventory {
         let facts = self.facts.entry(subject).or_default();
         facts.touch(ts_ns);
         let value = truncate(value, MAX_VALUE_LEN);
-        let new = || Seen {
-            value: value.to_string(),
-            first_ns: ts_ns,
-            last_ns: ts_ns,
-            count: 1,
-        };
-        // One look-up for a field already known (nearly every observation); a new field is inserted
-        // with its first value.
-        if let Some(seen) = facts.values_mut(field) {
-            if let Some(s) = seen.iter_mut().find(|s| s.value == value) {
+        match facts.find_mut(field, value) {
+            Some(s) => {
                 s.count += 1;
                 s.first_ns = s.first_ns.min(ts_ns);
                 s.last_ns = s.last_ns.max(ts_ns);
-            } else if seen.len() < MAX_VALUES_PER_FIELD {
-                seen.push(new());
             }
-            return;
-        }
-        if facts.fields.len() < MAX_FIELDS {
-            facts.fields.push((field, vec![new()]));
+            None => facts.add(Seen {
+                field,
+                value: value.to_string(),
+                first_ns: ts_ns,
+                last_ns: ts_ns,
+                count: 1,
+            }),
         }
     }
 
@@ -474,18 +492,17 @@ impl DeviceContext<'_> {
                 .unwrap_or_default(),
             _ => ips.into_iter().collect(),
         };
-        f.fields.sort_unstable_by_key(|(field, _)| *field);
+        // By field; a field's values stay in the order first seen (the sort is stable).
+        f.seen.sort_by_key(|s| s.field);
         let evidence: Vec<Evidence> = f
-            .fields
+            .seen
             .into_iter()
-            .flat_map(|(field, seen)| {
-                seen.into_iter().map(move |s| Evidence {
-                    field,
-                    value: s.value,
-                    first_ns: s.first_ns,
-                    last_ns: s.last_ns,
-                    count: s.count,
-                })
+            .map(|s| Evidence {
+                field: s.field,
+                value: s.value,
+                first_ns: s.first_ns,
+                last_ns: s.last_ns,
+                count: s.count,
             })
             .collect();
         let fields = decide(&evidence, self.rules, &self.by_field);
@@ -531,17 +548,19 @@ fn truncate(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// Adds a value the subject cannot have yet (the MAC's vendor, a router's address count), past the
+/// caps.
 fn add_fact(f: &mut SubjectFacts, field: &'static str, value: &str, ts: i64) {
-    let seen = Seen {
+    if !f.seen.iter().any(|s| s.field == field) {
+        f.fields += 1;
+    }
+    f.seen.push(Seen {
+        field,
         value: value.to_string(),
         first_ns: ts,
         last_ns: ts,
         count: 1,
-    };
-    match f.values_mut(field) {
-        Some(values) => values.push(seen),
-        None => f.fields.push((field, vec![seen])),
-    }
+    });
 }
 
 fn merge(into: &mut SubjectFacts, from: SubjectFacts) {
@@ -549,22 +568,14 @@ fn merge(into: &mut SubjectFacts, from: SubjectFacts) {
         into.touch(from.first_ns);
         into.touch(from.last_ns);
     }
-    for (field, seen) in from.fields {
-        let dst = match into.values_mut(field) {
-            Some(dst) => dst,
-            None => {
-                into.fields.push((field, Vec::new()));
-                &mut into.fields.last_mut().expect("just pushed").1
-            }
-        };
-        for s in seen {
-            if let Some(d) = dst.iter_mut().find(|d| d.value == s.value) {
+    for s in from.seen {
+        match into.find_mut(s.field, &s.value) {
+            Some(d) => {
                 d.count += s.count;
                 d.first_ns = d.first_ns.min(s.first_ns);
                 d.last_ns = d.last_ns.max(s.last_ns);
-            } else if dst.len() < MAX_VALUES_PER_FIELD {
-                dst.push(s);
             }
+            None => into.add(s),
         }
     }
 }
@@ -666,6 +677,54 @@ mod tests {
 
     const PUMP: [u8; 6] = [0x58, 0x46, 0xe1, 1, 2, 3];
     const ROUTER: [u8; 6] = [0xe8, 0x0a, 0xb9, 9, 9, 9];
+
+    /// A device's evidence comes out by field, each field's values in the order first seen, each with
+    /// its count and first and last times summed over the device's MAC and address; a field name at
+    /// another address is the same field; at most `MAX_FIELDS` fields are kept.
+    #[test]
+    fn evidence_is_by_field_then_first_seen_with_counts_and_caps() {
+        let mut inv = Inventory::new();
+        let addr = ip("10.0.0.5");
+        inv.saw(1, addr, Some(PUMP));
+        let obs = [
+            (5, Subject::Ip(addr), "http.server", "b"),
+            (3, Subject::Mac(PUMP), "dhcp.hostname", "pump-1"),
+            (4, Subject::Ip(addr), "http.server", "a"),
+            (9, Subject::Mac(PUMP), "http.server", "b"),
+            (2, Subject::Ip(addr), "dhcp.hostname", "pump-1"),
+            (7, Subject::Ip(addr), "http.server", "b"),
+        ];
+        for (ts, s, field, value) in obs {
+            inv.observe(ts, s, field, value);
+        }
+        // The same name built at run time: not the literal's address.
+        let name: &'static str = String::from("http.server").leak();
+        inv.observe(8, Subject::Mac(PUMP), name, "a");
+        for i in 0..MAX_FIELDS + 5 {
+            let field: &'static str = format!("x.f{i:03}").leak();
+            inv.observe(10, Subject::Mac(PUMP), field, "v");
+        }
+        let d = &inv.finish(&Rules::default())[0];
+        let got: Vec<(&str, &str, i64, i64, u64)> = d
+            .evidence
+            .iter()
+            .filter(|e| !e.field.starts_with("x.") && e.field != "mac.vendor")
+            .map(|e| (e.field, e.value.as_str(), e.first_ns, e.last_ns, e.count))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("dhcp.hostname", "pump-1", 2, 3, 2),
+                // The MAC's own values first (its facts are merged with its address's after).
+                ("http.server", "b", 5, 9, 3),
+                ("http.server", "a", 4, 8, 2),
+            ]
+        );
+        // dhcp.hostname, http.server and x.f000 ... up to the cap; the vendor comes on top.
+        let fields: BTreeSet<&str> = d.evidence.iter().map(|e| e.field).collect();
+        assert_eq!(fields.len(), MAX_FIELDS + 1, "{fields:?}");
+        assert!(fields.contains("mac.vendor"));
+    }
 
     /// Enough devices to be decided on two threads: each keeps its own facts, in the order of one.
     #[test]
