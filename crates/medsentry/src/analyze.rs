@@ -235,7 +235,11 @@ fn write_compact(out: &mut dyn Write, r: &Report, threads: usize) -> anyhow::Res
     out.write_all(b",\"summary\":")?;
     crate::json::to_writer(&mut *out, summary)?;
     out.write_all(b",\"flows\":")?;
-    write_array(out, flows, threads)?;
+    write_chunks(
+        out,
+        &flows.chunks(JSON_CHUNK_ROWS).collect::<Vec<_>>(),
+        threads,
+    )?;
     out.write_all(b",\"devices\":")?;
     write_array(out, devices, threads)?;
     out.write_all(b",\"hl7_messages\":")?;
@@ -247,7 +251,11 @@ fn write_compact(out: &mut dyn Write, r: &Report, threads: usize) -> anyhow::Res
     out.write_all(b",\"dicom_associations\":")?;
     write_array(out, dicom_associations, threads)?;
     out.write_all(b",\"findings\":")?;
-    write_array(out, findings, threads)?;
+    write_chunks(
+        out,
+        &findings.chunks(JSON_CHUNK_ROWS).collect::<Vec<_>>(),
+        threads,
+    )?;
     out.write_all(b",\"phi_values_shown\":")?;
     crate::json::to_writer(&mut *out, phi_values_shown)?;
     out.write_all(b"}")?;
@@ -496,7 +504,7 @@ fn analyze(
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
     };
-    collector.flows.sort_unstable_by_key(|f| f.id);
+    collector.flows.close_gaps();
     let inputs = inputs
         .into_iter()
         .map(|i| InputReport {

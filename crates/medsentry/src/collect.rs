@@ -13,7 +13,7 @@ use protocols::detect::PortMap;
 use protocols::hl7;
 use protocols::session::{About, EventSink, FlowSession, Hl7Record, IdentityFact, SharedSink};
 
-use crate::report::{self, DicomOut, FindingOut, FlowOut, Hl7Out};
+use crate::report::{self, DicomOut, FindingOut, Hl7Out};
 
 /// Rows of events that arrive while flows are still open (HL7 messages, as they are parsed).
 #[derive(Default)]
@@ -158,10 +158,10 @@ pub struct Collector {
     ports: Rc<PortMap>,
     show_phi: bool,
     pub events: Rc<RefCell<EventRows>>,
-    pub flows: Vec<FlowOut>,
+    pub flows: report::FlowRows,
     pub dicom: Vec<DicomOut>,
     uid_lists: report::UidLists,
-    pub findings: Vec<FindingOut>,
+    pub findings: report::Rows<FindingOut>,
     pub dicom_commands: BTreeMap<String, u64>,
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub counters: Counters,
@@ -193,10 +193,10 @@ impl Collector {
                 max_rows,
                 ..EventRows::default()
             })),
-            flows: Vec::new(),
+            flows: report::FlowRows::default(),
             dicom: Vec::new(),
             uid_lists: report::UidLists::default(),
-            findings: Vec::new(),
+            findings: report::Rows::default(),
             dicom_commands: BTreeMap::new(),
             dicom_associations: ["requested", "accepted", "rejected", "released", "aborted"]
                 .into_iter()
@@ -282,7 +282,7 @@ impl FlowHandler for Collector {
         if let Some(tap) = &mut self.db_tap {
             tap.flow(&flow);
         }
-        self.flows.push(flow);
+        self.flows.insert(flow);
     }
 }
 

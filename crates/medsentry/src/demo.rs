@@ -142,7 +142,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<u8> {
         "criticality"
     )?;
     let mut hosts = std::collections::BTreeSet::new();
-    for f in &report.flows {
+    for f in report.flows.iter() {
         hosts.insert(f.client.ip);
         hosts.insert(f.server.ip);
     }
@@ -299,8 +299,7 @@ fn risks(out: &mut dyn Write, report: &Report) -> anyhow::Result<()> {
         for f in report.findings.iter().filter(|f| f.kind == kind) {
             let app = report
                 .flows
-                .get(f.flow as usize)
-                .filter(|fl| fl.id == f.flow)
+                .get(f.flow)
                 .or_else(|| report.flows.iter().find(|fl| fl.id == f.flow))
                 .map_or("?", |fl| fl.app);
             *m.entry(app).or_default() += 1;
