@@ -9,11 +9,13 @@
 //! a MAC that carries many addresses is a router), then applies the [`rules::Rules`].
 
 pub mod cmms;
+pub mod recorder;
 pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
+pub use recorder::Recorder;
 pub use rules::Rules;
 
 /// Hash maps on the per-packet path: foldhash, not SipHash (keys are addresses, not attacker-chosen

@@ -485,6 +485,9 @@ fn analyze(
     progress: &ProgressBar,
     threads: usize,
 ) -> Analysis {
+    if threads >= 2 {
+        collector.identify_on_a_thread();
+    }
     let stats = if threads < 2 {
         let (handler, stats) = read_all(&mut inputs, collector, progress);
         collector = handler;

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use capture::{Direction, FlowHandler, FlowInfo, FlowRecord};
 use detect::FlowView;
-use inventory::{Inventory, Subject};
+use inventory::{Recorder, Subject};
 use protocols::detect::App;
 use protocols::detect::PortMap;
 use protocols::hl7;
@@ -29,8 +29,9 @@ pub struct EventRows {
     pub hl7_by_type: BTreeMap<String, u64>,
     /// Identity evidence from HL7 messages, per open flow, until the flow ends.
     hl7_identity: HashMap<u64, Hl7Identity, foldhash::fast::RandomState>,
-    /// The device inventory, fed as evidence arrives.
-    pub inventory: Inventory,
+    /// The device inventory, fed as evidence arrives (on a thread of its own with two analysis
+    /// threads: see [`Collector::identify_on_a_thread`]).
+    pub inventory: Recorder,
 }
 
 /// What HL7 messages said about their sender, per direction of a flow (a few values each).
@@ -212,6 +213,15 @@ impl Collector {
     /// report lists no devices.
     pub fn skip_inventory(&mut self) {
         self.events.borrow_mut().identify = false;
+    }
+
+    /// Evidence is applied to the inventory on a thread of its own (see [`Recorder::threaded`]): with
+    /// two analysis threads, the parsing thread is the one the analysis waits for.
+    pub fn identify_on_a_thread(&mut self) {
+        let mut events = self.events.borrow_mut();
+        if events.identify {
+            events.inventory = Recorder::threaded();
+        }
     }
 }
 

@@ -438,6 +438,7 @@ impl Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
         let mut events = c.events.borrow_mut();
         let (decided, mut devices): (Vec<_>, Vec<_>) = std::mem::take(&mut events.inventory)
+            .finish()
             .finish_with(&c.rules, threads, device_out)
             .into_iter()
             .unzip();

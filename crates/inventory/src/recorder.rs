@@ -1,0 +1,261 @@
+//! Evidence on its way to an [`Inventory`]: applied where it arrives, or handed in batches to a thread
+//! that owns the inventory.
+//!
+//! Most evidence comes at a flow's end, about addresses whose facts were last touched long before: each
+//! observation is a few cache misses (the subject's slot, its facts, the value compared). On the
+//! analysis thread those misses are on the critical path; [`Recorder::threaded`] moves them to a
+//! thread of their own, which the analysis feeds by appending to a batch (sequential writes, one
+//! copy of each value). The inventory receives the same calls in the same order either way, so what
+//! it decides is the same.
+
+use std::net::IpAddr;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use crate::{Inventory, MAX_VALUE_LEN, Subject, trim, truncate};
+
+/// Calls per batch handed to the inventory thread.
+const BATCH_OPS: usize = 4096;
+/// Batches in flight: the analysis waits when the inventory thread is this far behind, so memory
+/// stays bounded (at most this many batches of [`BATCH_OPS`] calls, each value at most
+/// [`MAX_VALUE_LEN`] bytes).
+const BATCHES_IN_FLIGHT: usize = 4;
+
+/// Feeds an [`Inventory`]; [`Recorder::finish`] gives it back with everything applied.
+pub struct Recorder {
+    mode: Mode,
+}
+
+enum Mode {
+    Inline(Inventory),
+    Threaded {
+        batch: Batch,
+        tx: SyncSender<Batch>,
+        worker: JoinHandle<Inventory>,
+    },
+}
+
+/// Calls in the order made; the values of observations one after another in `text`.
+#[derive(Default)]
+struct Batch {
+    ops: Vec<Op>,
+    text: String,
+}
+
+enum Op {
+    /// The value is `text[start..end]`.
+    Observe {
+        ts: i64,
+        subject: Subject,
+        field: &'static str,
+        start: usize,
+        end: usize,
+    },
+    Saw {
+        ts: i64,
+        ip: IpAddr,
+        mac: Option<[u8; 6]>,
+    },
+    Lease {
+        ts: i64,
+        mac: [u8; 6],
+        ip: IpAddr,
+    },
+    DuidLease {
+        ts: i64,
+        mac: [u8; 6],
+        ip: IpAddr,
+    },
+}
+
+impl Batch {
+    fn apply(&self, inv: &mut Inventory) {
+        for op in &self.ops {
+            match *op {
+                Op::Observe {
+                    ts,
+                    subject,
+                    field,
+                    start,
+                    end,
+                } => inv.observe(ts, subject, field, &self.text[start..end]),
+                Op::Saw { ts, ip, mac } => inv.saw(ts, ip, mac),
+                Op::Lease { ts, mac, ip } => inv.lease(ts, mac, ip),
+                Op::DuidLease { ts, mac, ip } => inv.duid_lease(ts, mac, ip),
+            }
+        }
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::inline()
+    }
+}
+
+impl Recorder {
+    /// Applies each call at once, on the caller's thread.
+    pub fn inline() -> Recorder {
+        Recorder {
+            mode: Mode::Inline(Inventory::new()),
+        }
+    }
+
+    /// Applies the calls on a thread of its own, in batches.
+    pub fn threaded() -> Recorder {
+        let (tx, rx) = sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+        let worker = std::thread::Builder::new()
+            .name("inventory".into())
+            .spawn(move || apply_all(rx))
+            .expect("spawning the inventory thread");
+        Recorder {
+            mode: Mode::Threaded {
+                batch: Batch::default(),
+                tx,
+                worker,
+            },
+        }
+    }
+
+    /// See [`Inventory::observe`].
+    pub fn observe(&mut self, ts_ns: i64, subject: Subject, field: &'static str, value: &str) {
+        match &mut self.mode {
+            Mode::Inline(inv) => inv.observe(ts_ns, subject, field, value),
+            Mode::Threaded { batch, .. } => {
+                // What the inventory keeps of the value, copied once.
+                let value = truncate(trim(value), MAX_VALUE_LEN);
+                if value.is_empty() {
+                    return;
+                }
+                let start = batch.text.len();
+                batch.text.push_str(value);
+                batch.ops.push(Op::Observe {
+                    ts: ts_ns,
+                    subject,
+                    field,
+                    start,
+                    end: batch.text.len(),
+                });
+                self.sent();
+            }
+        }
+    }
+
+    /// See [`Inventory::saw`].
+    pub fn saw(&mut self, ts_ns: i64, ip: IpAddr, mac: Option<[u8; 6]>) {
+        match &mut self.mode {
+            Mode::Inline(inv) => inv.saw(ts_ns, ip, mac),
+            Mode::Threaded { batch, .. } => {
+                batch.ops.push(Op::Saw { ts: ts_ns, ip, mac });
+                self.sent();
+            }
+        }
+    }
+
+    /// See [`Inventory::lease`].
+    pub fn lease(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
+        match &mut self.mode {
+            Mode::Inline(inv) => inv.lease(ts_ns, mac, ip),
+            Mode::Threaded { batch, .. } => {
+                batch.ops.push(Op::Lease { ts: ts_ns, mac, ip });
+                self.sent();
+            }
+        }
+    }
+
+    /// See [`Inventory::duid_lease`].
+    pub fn duid_lease(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
+        match &mut self.mode {
+            Mode::Inline(inv) => inv.duid_lease(ts_ns, mac, ip),
+            Mode::Threaded { batch, .. } => {
+                batch.ops.push(Op::DuidLease { ts: ts_ns, mac, ip });
+                self.sent();
+            }
+        }
+    }
+
+    /// Hands a full batch to the inventory thread.
+    fn sent(&mut self) {
+        if let Mode::Threaded { batch, tx, .. } = &mut self.mode
+            && batch.ops.len() >= BATCH_OPS
+        {
+            let full = std::mem::take(batch);
+            // A closed channel means the thread has gone, which only a panic does: `finish` reports it.
+            let _ = tx.send(full);
+        }
+    }
+
+    /// The inventory with every call applied.
+    pub fn finish(self) -> Inventory {
+        match self.mode {
+            Mode::Inline(inv) => inv,
+            Mode::Threaded { batch, tx, worker } => {
+                let _ = tx.send(batch);
+                drop(tx);
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }
+        }
+    }
+}
+
+fn apply_all(rx: Receiver<Batch>) -> Inventory {
+    let mut inv = Inventory::new();
+    for batch in rx {
+        batch.apply(&mut inv);
+    }
+    inv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rules;
+
+    /// Feeds the same calls to `r`: more than a few batches, values that need trimming, empty ones,
+    /// leases and sightings interleaved.
+    fn feed(r: &mut Recorder) {
+        for i in 0..(BATCH_OPS * 3 + 17) as u32 {
+            let mac = [
+                0x02,
+                0,
+                0,
+                (i >> 16) as u8,
+                (i >> 8) as u8 % 8,
+                i as u8 % 50,
+            ];
+            let ip = IpAddr::from([10, 1, (i % 7) as u8, (i % 50) as u8 + 1]);
+            let ts = i64::from(i) * 1000;
+            r.saw(ts, ip, Some(mac));
+            r.observe(
+                ts,
+                Subject::Mac(mac),
+                "dhcp.hostname",
+                &format!(" bed-{} ", i % 50),
+            );
+            r.observe(
+                ts,
+                Subject::Ip(ip),
+                "http.server",
+                if i % 3 == 0 { "" } else { "nginx" },
+            );
+            if i % 97 == 0 {
+                r.lease(ts, mac, ip);
+                r.duid_lease(ts, mac, ip);
+            }
+        }
+    }
+
+    /// Whichever way the calls go, the devices decided are the same.
+    #[test]
+    fn threaded_decides_as_inline_does() {
+        let decided = |mut r: Recorder| {
+            feed(&mut r);
+            format!("{:?}", r.finish().finish(&Rules::builtin()))
+        };
+        let inline = decided(Recorder::inline());
+        assert!(inline.contains("bed-7"), "{inline}");
+        assert_eq!(decided(Recorder::threaded()), inline);
+    }
+}
