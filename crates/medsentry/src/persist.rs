@@ -65,7 +65,7 @@ struct TapFinding {
     kind: &'static str,
     severity: &'static str,
     flow: u64,
-    address: Box<str>,
+    address: IpAddr,
     title: Box<str>,
     detail: Box<str>,
     /// PHI field names, then user names.
@@ -73,7 +73,7 @@ struct TapFinding {
 }
 
 /// A finding's key in the database: the run's findings are summed per address, kind and title.
-type FindingKey = (Box<str>, &'static str, Box<str>);
+type FindingKey = (IpAddr, &'static str, Box<str>);
 
 /// At most this many field or user names are kept with one summed finding.
 const FINDING_FIELDS: usize = 64;
@@ -89,6 +89,8 @@ struct FindingSum {
     flows: u64,
     first_flow: u64,
     last_flow: u64,
+    /// The key's address as the report prints it.
+    address: Box<str>,
     /// The first flow's.
     detail: Box<str>,
     fields: Vec<String>,
@@ -129,6 +131,7 @@ impl Findings {
                 flows: 1,
                 first_flow: f.flow,
                 last_flow: f.flow,
+                address: capture::addr::DisplayIp(f.address).to_string().into(),
                 detail: f.detail,
                 fields: Vec::new(),
                 dirty: true,
@@ -148,10 +151,10 @@ impl Findings {
             .sums
             .iter()
             .filter(|(_, sum)| sum.dirty)
-            .map(|((address, kind, title), sum)| FindingRef {
+            .map(|((_, kind, title), sum)| FindingRef {
                 kind,
                 severity: sum.severity,
-                address: Some(address),
+                address: Some(&sum.address),
                 title,
                 flows: sum.flows,
                 flow: sum.first_flow,
@@ -211,7 +214,7 @@ impl Tap {
             kind: f.kind,
             severity: f.severity,
             flow: f.flow,
-            address: f.device.as_str().into(),
+            address: f.device,
             title: f.title.as_str().into(),
             detail: f.detail.as_str().into(),
             fields,
@@ -501,7 +504,7 @@ mod tests {
             kind: "cleartext-phi",
             severity,
             flow,
-            address: address.into(),
+            address: address.parse().unwrap(),
             title: title.into(),
             detail: format!("flow {flow}").into(),
             fields: names.iter().map(|n| Cow::Borrowed(*n)).collect(),

@@ -183,7 +183,10 @@ pub struct FindingOut {
     pub kind: &'static str,
     pub severity: &'static str,
     pub flow: u64,
-    pub device: String,
+    /// Formatted as it is written (tens of thousands of rows; the database thread formats its few
+    /// thousand distinct ones itself).
+    #[serde(serialize_with = "ip")]
+    pub device: IpAddr,
     pub title: String,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -898,7 +901,7 @@ pub fn finding_out(f: Finding) -> FindingOut {
         kind: f.kind,
         severity: f.severity.as_str(),
         flow: f.flow,
-        device: capture::addr::DisplayIp(f.device).to_string(),
+        device: f.device,
         title: f.title,
         detail: f.detail,
         phi_fields: f.phi_fields,

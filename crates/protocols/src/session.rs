@@ -76,7 +76,6 @@ const MAX_PATIENT_IDS: usize = 50;
 #[derive(Debug, Default)]
 pub struct Hl7Totals {
     pub messages: u64,
-    pub by_type: BTreeMap<String, u64>,
     /// Messages that carried at least one PHI-bearing field.
     pub with_phi: u64,
     pub with_phi_by_type: BTreeMap<String, u64>,
@@ -656,7 +655,6 @@ impl FlowSession {
                     let summary = summarize(&msg);
                     let totals = &mut results.hl7;
                     totals.messages += 1;
-                    add(&mut totals.by_type, &summary.message_type);
                     if !summary.phi_fields.is_empty() {
                         totals.with_phi += 1;
                         add(&mut totals.with_phi_by_type, &summary.message_type);
