@@ -731,7 +731,33 @@ impl Serialize for FlowRows {
 pub struct Interner {
     /// Hashed with foldhash (seeded per process): several lookups per HL7 message, and at most `MAX` keys.
     strings: std::collections::HashSet<Arc<str>, foldhash::fast::RandomState>,
+    /// The last string given for each of a row's fields ([`Interner::get_at`]): the next message in
+    /// the same direction nearly always carries the same version, facilities and message type, and a
+    /// comparison costs less than a hash.
+    recent: [Option<Arc<str>>; RECENT_SLOTS],
 }
+
+/// Fields of an HL7 row ([`Hl7Field`]) times the two directions.
+const RECENT_SLOTS: usize = 2 * Hl7Field::COUNT;
+
+/// The interned fields of an HL7 row.
+#[derive(Clone, Copy)]
+enum Hl7Field {
+    MessageType,
+    Version,
+    SendingApplication,
+    SendingFacility,
+    ReceivingApplication,
+    ReceivingFacility,
+    AckCode,
+}
+
+impl Hl7Field {
+    const COUNT: usize = 7;
+}
+
+// Every field has its slot.
+const _: () = assert!(Hl7Field::AckCode as usize + 1 == Hl7Field::COUNT);
 
 impl Interner {
     /// At most this many distinct strings are shared; past it each row keeps its own copy.
@@ -747,25 +773,39 @@ impl Interner {
         }
         rc
     }
+
+    /// [`Interner::get`], first comparing with the last string given for `field` in direction `dir`.
+    fn get_at(&mut self, dir: Direction, field: Hl7Field, s: &str) -> Arc<str> {
+        let slot = dir.index() * Hl7Field::COUNT + field as usize;
+        if let Some(last) = &self.recent[slot]
+            && **last == *s
+        {
+            return Arc::clone(last);
+        }
+        let rc = self.get(s);
+        self.recent[slot] = Some(Arc::clone(&rc));
+        rc
+    }
 }
 
 /// One report row per message; the summary's strings move into it.
 pub fn hl7_out(flow: u64, m: Hl7Record<'_>, show_phi: bool, interner: &mut Interner) -> Hl7Out {
     let h = m.summary;
+    let mut get = |field, s: &str| interner.get_at(m.dir, field, s);
     Hl7Out {
         flow,
         ts: m.ts,
         direction: m.dir.as_str(),
-        message_type: interner.get(&h.message_type),
+        message_type: get(Hl7Field::MessageType, &h.message_type),
         control_id: h.control_id.into(),
-        version: interner.get(&h.version),
-        sending_application: interner.get(&h.sending_application),
-        sending_facility: interner.get(&h.sending_facility),
-        receiving_application: interner.get(&h.receiving_application),
-        receiving_facility: interner.get(&h.receiving_facility),
+        version: get(Hl7Field::Version, &h.version),
+        sending_application: get(Hl7Field::SendingApplication, &h.sending_application),
+        sending_facility: get(Hl7Field::SendingFacility, &h.sending_facility),
+        receiving_application: get(Hl7Field::ReceivingApplication, &h.receiving_application),
+        receiving_facility: get(Hl7Field::ReceivingFacility, &h.receiving_facility),
         segments: saturating_u32(h.segments),
         phi_fields: h.phi_fields,
-        ack_code: h.ack_code.map(|a| interner.get(&a)),
+        ack_code: h.ack_code.map(|a| get(Hl7Field::AckCode, &a)),
         acked_control_id: h.acked_control_id.map(Into::into),
         observations: saturating_u32(h.observations),
         patient: show_phi.then(|| {
