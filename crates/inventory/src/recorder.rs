@@ -68,21 +68,28 @@ enum Op {
     },
 }
 
+impl Op {
+    /// Makes the call; `text` holds an observation's value.
+    fn apply(&self, inv: &mut Inventory, text: &str) {
+        match *self {
+            Op::Observe {
+                ts,
+                subject,
+                field,
+                start,
+                end,
+            } => inv.observe(ts, subject, field, &text[start..end]),
+            Op::Saw { ts, ip, mac } => inv.saw(ts, ip, mac),
+            Op::Lease { ts, mac, ip } => inv.lease(ts, mac, ip),
+            Op::DuidLease { ts, mac, ip } => inv.duid_lease(ts, mac, ip),
+        }
+    }
+}
+
 impl Batch {
     fn apply(&self, inv: &mut Inventory) {
         for op in &self.ops {
-            match *op {
-                Op::Observe {
-                    ts,
-                    subject,
-                    field,
-                    start,
-                    end,
-                } => inv.observe(ts, subject, field, &self.text[start..end]),
-                Op::Saw { ts, ip, mac } => inv.saw(ts, ip, mac),
-                Op::Lease { ts, mac, ip } => inv.lease(ts, mac, ip),
-                Op::DuidLease { ts, mac, ip } => inv.duid_lease(ts, mac, ip),
-            }
+            op.apply(inv, &self.text);
         }
     }
 }
@@ -143,32 +150,25 @@ impl Recorder {
 
     /// See [`Inventory::saw`].
     pub fn saw(&mut self, ts_ns: i64, ip: IpAddr, mac: Option<[u8; 6]>) {
-        match &mut self.mode {
-            Mode::Inline(inv) => inv.saw(ts_ns, ip, mac),
-            Mode::Threaded { batch, .. } => {
-                batch.ops.push(Op::Saw { ts: ts_ns, ip, mac });
-                self.sent();
-            }
-        }
+        self.call(Op::Saw { ts: ts_ns, ip, mac });
     }
 
     /// See [`Inventory::lease`].
     pub fn lease(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
-        match &mut self.mode {
-            Mode::Inline(inv) => inv.lease(ts_ns, mac, ip),
-            Mode::Threaded { batch, .. } => {
-                batch.ops.push(Op::Lease { ts: ts_ns, mac, ip });
-                self.sent();
-            }
-        }
+        self.call(Op::Lease { ts: ts_ns, mac, ip });
     }
 
     /// See [`Inventory::duid_lease`].
     pub fn duid_lease(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
+        self.call(Op::DuidLease { ts: ts_ns, mac, ip });
+    }
+
+    /// Makes a call that carries no text, here or on the inventory thread.
+    fn call(&mut self, op: Op) {
         match &mut self.mode {
-            Mode::Inline(inv) => inv.duid_lease(ts_ns, mac, ip),
+            Mode::Inline(inv) => op.apply(inv, ""),
             Mode::Threaded { batch, .. } => {
-                batch.ops.push(Op::DuidLease { ts: ts_ns, mac, ip });
+                batch.ops.push(op);
                 self.sent();
             }
         }

@@ -594,9 +594,12 @@ pub struct Rows<T> {
     len: usize,
 }
 
+/// Rows per piece of [`Rows`] and [`FlowRows`]: a multiple of the JSON writer's chunk, so its chunks
+/// never straddle two pieces.
+const ROWS_PER_PIECE: usize = 8192;
+
 impl<T> Rows<T> {
-    /// Rows per piece: a multiple of the JSON writer's chunk, so its chunks never straddle two pieces.
-    const PER_PIECE: usize = 8192;
+    const PER_PIECE: usize = ROWS_PER_PIECE;
 
     pub fn push(&mut self, row: T) {
         match self.pieces.last_mut() {
@@ -657,8 +660,7 @@ pub struct FlowRows {
 }
 
 impl FlowRows {
-    /// Rows per piece: a multiple of the JSON writer's chunk (see [`Rows`]).
-    const PER_PIECE: usize = 8192;
+    const PER_PIECE: usize = ROWS_PER_PIECE;
 
     /// Keeps `row` at its id's place (a second row with the same id replaces the first).
     pub fn insert(&mut self, row: FlowOut) {
