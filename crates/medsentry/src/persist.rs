@@ -52,35 +52,22 @@ impl CommSum {
     }
 }
 
-/// Findings sent to the database thread at a time.
-const TAP_FINDINGS: usize = 8192;
 /// Flows sent to the database thread at a time.
 const TAP_FLOWS: usize = 16_384;
 /// Batches queued for the database thread: past this the analysis waits for the database, so what
 /// is in flight stays bounded (a few megabytes) however slow the database is.
 const TAP_BATCHES_IN_FLIGHT: usize = 4;
 
-/// A flow's finding, copied from the report's row while the analysis runs.
-struct TapFinding {
-    kind: &'static str,
-    severity: &'static str,
-    flow: u64,
-    address: IpAddr,
-    title: Box<str>,
-    detail: Box<str>,
-    /// PHI field names, then user names.
-    fields: Vec<Cow<'static, str>>,
-}
-
-/// A finding's key in the database: the run's findings are summed per address, kind and title.
-type FindingKey = (IpAddr, &'static str, Box<str>);
+/// A finding's key while the analysis runs: its address, kind, and title (an index into
+/// [`Findings::titles`]). The run's findings are summed per key.
+type FindingKey = (IpAddr, &'static str, u32);
 
 /// At most this many field or user names are kept with one summed finding.
 const FINDING_FIELDS: usize = 64;
 
-/// Findings are written at most this often while the analysis runs (and once at its end): a kill
-/// loses at most this much of the run's findings, and a finding repeated on every flow is written a
-/// few times, not once per flow.
+/// Findings are handed to the database at most this often while the analysis runs (and once at its
+/// end): a kill loses at most this much of the run's findings, and a finding repeated on every flow
+/// is written a few times, not once per flow.
 const FINDINGS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A finding summed over the run's flows so far.
@@ -94,23 +81,50 @@ struct FindingSum {
     /// The first flow's.
     detail: Box<str>,
     fields: Vec<String>,
-    /// Changed since it was last written.
+    /// Changed since it was last handed over.
     dirty: bool,
 }
 
-/// The run's findings, summed per key, and what is left to write.
+/// The run's findings, summed per key on the analysis thread: most flows repeat a finding already
+/// seen (gen_big: 73,556 findings, 3,404 keys), and such a finding costs two hash lookups here, where
+/// a copy for the database thread cost three allocations, a hand-over and their frees there.
 #[derive(Default)]
 struct Findings {
+    /// Each distinct title's index, and the titles by index.
+    titles: FastMap<Box<str>, u32>,
+    title_names: Vec<Box<str>>,
     sums: FastMap<FindingKey, FindingSum>,
     /// Flows with a finding, summed over every key.
     flows: u64,
 }
 
+/// A summed finding as handed to the database thread.
+struct FindingRow {
+    kind: &'static str,
+    severity: &'static str,
+    address: Box<str>,
+    title: Box<str>,
+    flows: u64,
+    first_flow: u64,
+    last_flow: u64,
+    detail: Box<str>,
+    fields: Vec<String>,
+}
+
 impl Findings {
-    fn add(&mut self, f: TapFinding) {
+    fn add(&mut self, f: &FindingOut) {
         use std::collections::hash_map::Entry;
         self.flows += 1;
-        let sum = match self.sums.entry((f.address, f.kind, f.title)) {
+        let title = match self.titles.get(f.title.as_str()) {
+            Some(&t) => t,
+            None => {
+                let t = u32::try_from(self.title_names.len()).unwrap_or(u32::MAX);
+                self.title_names.push(f.title.as_str().into());
+                self.titles.insert(f.title.as_str().into(), t);
+                t
+            }
+        };
+        let sum = match self.sums.entry((f.device, f.kind, title)) {
             Entry::Occupied(e) => {
                 let sum = e.into_mut();
                 // The worst of the flows' severities.
@@ -120,7 +134,7 @@ impl Findings {
                 sum.flows += 1;
                 if f.flow < sum.first_flow {
                     // Flows end out of order: the detail is the first flow's.
-                    (sum.first_flow, sum.detail) = (f.flow, f.detail);
+                    (sum.first_flow, sum.detail) = (f.flow, f.detail.as_str().into());
                 }
                 sum.last_flow = sum.last_flow.max(f.flow);
                 sum.dirty = true;
@@ -131,50 +145,68 @@ impl Findings {
                 flows: 1,
                 first_flow: f.flow,
                 last_flow: f.flow,
-                address: capture::addr::DisplayIp(f.address).to_string().into(),
-                detail: f.detail,
+                address: capture::addr::DisplayIp(f.device).to_string().into(),
+                detail: f.detail.as_str().into(),
                 fields: Vec::new(),
                 dirty: true,
             }),
         };
-        for name in f.fields {
-            if sum.fields.len() < FINDING_FIELDS && !sum.fields.iter().any(|n| *n == name) {
-                sum.fields.push(name.into_owned());
+        let names = (f.phi_fields.iter().copied()).chain(f.usernames.iter().map(String::as_str));
+        for name in names {
+            if sum.fields.len() < FINDING_FIELDS && !sum.fields.iter().any(|n| n == name) {
+                sum.fields.push(name.to_string());
             }
         }
     }
 
-    /// Writes what changed since the last call, in one transaction; returns the run's count of
-    /// findings in the database.
-    fn save(&mut self, db: &mut Store, run: RunId) -> anyhow::Result<Option<u64>> {
-        let mut refs: Vec<FindingRef<'_>> = self
-            .sums
-            .iter()
+    /// What changed since the last call, as the run's sums so far.
+    fn take_dirty(&mut self) -> Vec<FindingRow> {
+        let titles = &self.title_names;
+        self.sums
+            .iter_mut()
             .filter(|(_, sum)| sum.dirty)
-            .map(|((_, kind, title), sum)| FindingRef {
-                kind,
-                severity: sum.severity,
-                address: Some(&sum.address),
-                title,
-                flows: sum.flows,
-                flow: sum.first_flow,
-                last_flow: sum.last_flow,
-                detail: &sum.detail,
-                fields: &sum.fields,
+            .map(|((_, kind, title), sum)| {
+                sum.dirty = false;
+                FindingRow {
+                    kind,
+                    severity: sum.severity,
+                    address: sum.address.clone(),
+                    title: titles[*title as usize].clone(),
+                    flows: sum.flows,
+                    first_flow: sum.first_flow,
+                    last_flow: sum.last_flow,
+                    detail: sum.detail.clone(),
+                    fields: sum.fields.clone(),
+                }
             })
-            .collect();
-        if refs.is_empty() {
-            return Ok(None);
-        }
-        // New ones in the order of their first flows: the database numbers them in that order, and
-        // a device's findings are listed by number.
-        refs.sort_unstable_by_key(|f| (f.flow, f.address, f.kind, f.title));
-        let saved = db.save_findings(run, &refs)?;
-        for sum in self.sums.values_mut() {
-            sum.dirty = false;
-        }
-        Ok(Some(saved))
+            .collect()
     }
+}
+
+/// Writes `rows` in one transaction; returns the run's count of findings in the database, or `None`
+/// when there is nothing to write.
+fn save_findings(db: &mut Store, run: RunId, rows: &[FindingRow]) -> anyhow::Result<Option<u64>> {
+    let mut refs: Vec<FindingRef<'_>> = rows
+        .iter()
+        .map(|f| FindingRef {
+            kind: f.kind,
+            severity: f.severity,
+            address: Some(&f.address),
+            title: &f.title,
+            flows: f.flows,
+            flow: f.first_flow,
+            last_flow: f.last_flow,
+            detail: &f.detail,
+            fields: &f.fields,
+        })
+        .collect();
+    if refs.is_empty() {
+        return Ok(None);
+    }
+    // New ones in the order of their first flows: the database numbers them in that order, and a
+    // device's findings are listed by number.
+    refs.sort_unstable_by_key(|f| (f.flow, f.address, f.kind, f.title));
+    Ok(Some(db.save_findings(run, &refs)?))
 }
 
 /// What the communication summaries need of a finished flow.
@@ -190,14 +222,21 @@ struct TapFlow {
 /// A piece of the analysis's output for the database thread.
 #[derive(Default)]
 struct Batch {
-    findings: Vec<TapFinding>,
+    /// The findings that changed since the last batch that had any, as sums so far.
+    findings: Vec<FindingRow>,
+    /// Flows with a finding so far.
+    finding_flows: u64,
     flows: Vec<TapFlow>,
 }
 
-/// Where the analysis hands its findings and finished flows to the database thread, in batches.
+/// Where the analysis hands its findings and finished flows to the database thread: flows in
+/// batches, findings summed here and handed over every [`FINDINGS_EVERY`].
 pub struct Tap {
     tx: SyncSender<Batch>,
     batch: Batch,
+    findings: Findings,
+    /// When findings were last handed over.
+    handed: std::time::Instant,
     /// The database thread stopped (its error is reported when it is joined): nothing more is sent.
     closed: bool,
 }
@@ -207,19 +246,8 @@ impl Tap {
         if self.closed {
             return;
         }
-        let fields = (f.phi_fields.iter().map(|n| Cow::Borrowed(*n)))
-            .chain(f.usernames.iter().map(|n| Cow::Owned(n.clone())))
-            .collect();
-        self.batch.findings.push(TapFinding {
-            kind: f.kind,
-            severity: f.severity,
-            flow: f.flow,
-            address: f.device,
-            title: f.title.as_str().into(),
-            detail: f.detail.as_str().into(),
-            fields,
-        });
-        if self.batch.findings.len() >= TAP_FINDINGS {
+        self.findings.add(f);
+        if self.handed.elapsed() >= FINDINGS_EVERY {
             self.send();
         }
     }
@@ -248,15 +276,28 @@ impl Tap {
         }
     }
 
+    /// Hands over the flows so far and, if it is time, the findings that changed.
     fn send(&mut self) {
-        let batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::take(&mut self.batch);
+        if self.handed.elapsed() >= FINDINGS_EVERY {
+            self.hand_findings(&mut batch);
+        }
         self.closed |= self.tx.send(batch).is_err();
     }
 
-    /// Sends what is buffered and closes the tap: the database thread saves it and stops waiting.
+    fn hand_findings(&mut self, batch: &mut Batch) {
+        batch.findings = self.findings.take_dirty();
+        batch.finding_flows = self.findings.flows;
+        self.handed = std::time::Instant::now();
+    }
+
+    /// Sends what is left and closes the tap: the database thread saves it and stops waiting.
     pub fn close(mut self) {
         if !self.closed {
-            self.send();
+            let mut batch = std::mem::take(&mut self.batch);
+            self.hand_findings(&mut batch);
+            // An error is the database thread's, reported when it is joined.
+            let _ = self.tx.send(batch);
         }
     }
 }
@@ -293,15 +334,14 @@ impl Saver {
                 sources,
             })?;
             phases.lap("open");
-            let mut findings = Findings::default();
-            let mut saved = 0;
-            let mut written = std::time::Instant::now();
+            // Flows with a finding, and the findings in the database they were summed into.
+            let mut findings = (0, 0);
             // One record per (client, server, service port, transport, app), summed here: a capture
             // has many flows per pair (gen_big: 95,000 flows, 17,000 pairs). Each end's summary is
             // derived from it once the devices are known.
             let mut comms: FastMap<AddressCommKey, CommSum> = FastMap::default();
-            // Until the tap closes; findings summed per key and written every few seconds, each time
-            // in a transaction a kill cannot undo.
+            // Until the tap closes; findings written as they come, each time in a transaction a kill
+            // cannot undo.
             for batch in rx {
                 for f in batch.flows {
                     comms
@@ -309,16 +349,10 @@ impl Saver {
                         .and_modify(|sum| sum.add(&f.sum))
                         .or_insert(f.sum);
                 }
-                for f in batch.findings {
-                    findings.add(f);
-                }
-                if written.elapsed() >= FINDINGS_EVERY {
-                    saved = findings.save(&mut db, run)?.unwrap_or(saved);
-                    written = std::time::Instant::now();
+                if let Some(saved) = save_findings(&mut db, run, &batch.findings)? {
+                    findings = (batch.finding_flows, saved);
                 }
             }
-            saved = findings.save(&mut db, run)?.unwrap_or(saved);
-            let findings = (findings.flows, saved);
             phases.lap("findings and flows, during the analysis");
             Ok(Early {
                 db,
@@ -331,6 +365,8 @@ impl Saver {
         let tap = Tap {
             tx,
             batch: Batch::default(),
+            findings: Findings::default(),
+            handed: std::time::Instant::now(),
             closed: false,
         };
         (Saver { early }, tap)
@@ -499,15 +535,16 @@ mod tests {
         flow: u64,
         severity: &'static str,
         names: &[&'static str],
-    ) -> TapFinding {
-        TapFinding {
+    ) -> FindingOut {
+        FindingOut {
             kind: "cleartext-phi",
             severity,
             flow,
-            address: address.parse().unwrap(),
+            device: address.parse().unwrap(),
             title: title.into(),
-            detail: format!("flow {flow}").into(),
-            fields: names.iter().map(|n| Cow::Borrowed(*n)).collect(),
+            detail: format!("flow {flow}"),
+            phi_fields: names.to_vec(),
+            usernames: Vec::new(),
         }
     }
 
@@ -539,14 +576,18 @@ mod tests {
             .unwrap();
 
         let mut f = Findings::default();
-        f.add(finding("10.0.0.1", "PHI", 5, "high", &["PID-5"]));
-        f.add(finding("10.0.0.1", "PHI", 9, "high", &["PID-3", "PID-5"]));
-        assert_eq!(f.save(&mut db, run).unwrap(), Some(1));
-        assert_eq!(f.save(&mut db, run).unwrap(), None, "nothing changed");
-        f.add(finding("10.0.0.1", "PHI", 2, "critical", &["PID-19"]));
-        f.add(finding("10.0.0.1", "other", 3, "medium", &[]));
-        assert_eq!(f.save(&mut db, run).unwrap(), Some(2));
-        assert_eq!(f.flows, 4);
+        f.add(&finding("10.0.0.1", "PHI", 5, "high", &["PID-5"]));
+        f.add(&finding("10.0.0.1", "PHI", 9, "high", &["PID-3", "PID-5"]));
+        let mut save = |f: &mut Findings| save_findings(&mut db, run, &f.take_dirty()).unwrap();
+        assert_eq!(save(&mut f), Some(1));
+        assert_eq!(save(&mut f), None, "nothing changed");
+        f.add(&finding("10.0.0.1", "PHI", 2, "critical", &["PID-19"]));
+        f.add(&finding("10.0.0.1", "other", 3, "medium", &[]));
+        // The same title at another address is another finding.
+        f.add(&finding("10.0.0.2", "other", 4, "medium", &[]));
+        assert_eq!(save(&mut f), Some(3));
+        assert_eq!(f.flows, 5);
+        assert_eq!(f.title_names.len(), 2, "each title kept once");
 
         let stored = db.device(&device.id).unwrap().unwrap().findings;
         let got: Vec<_> = stored
