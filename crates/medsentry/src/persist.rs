@@ -80,7 +80,8 @@ struct FindingSum {
     address: Box<str>,
     /// The first flow's.
     detail: Box<str>,
-    fields: Vec<String>,
+    /// PHI field names (static), then user names.
+    fields: Vec<Cow<'static, str>>,
     /// Changed since it was last handed over.
     dirty: bool,
 }
@@ -151,10 +152,16 @@ impl Findings {
                 dirty: true,
             }),
         };
-        let names = (f.phi_fields.iter().copied()).chain(f.usernames.iter().map(String::as_str));
-        for name in names {
-            if sum.fields.len() < FINDING_FIELDS && !sum.fields.iter().any(|n| n == name) {
-                sum.fields.push(name.to_string());
+        // Nearly every flow of a key names the same PHI fields again: they are literals, found by
+        // address before any text is compared.
+        for &name in &f.phi_fields {
+            if sum.fields.len() < FINDING_FIELDS && !has_name(&sum.fields, name) {
+                sum.fields.push(Cow::Borrowed(name));
+            }
+        }
+        for name in &f.usernames {
+            if sum.fields.len() < FINDING_FIELDS && !has_name(&sum.fields, name) {
+                sum.fields.push(Cow::Owned(name.clone()));
             }
         }
     }
@@ -176,11 +183,16 @@ impl Findings {
                     first_flow: sum.first_flow,
                     last_flow: sum.last_flow,
                     detail: sum.detail.clone(),
-                    fields: sum.fields.clone(),
+                    fields: sum.fields.iter().map(|n| n.to_string()).collect(),
                 }
             })
             .collect()
     }
+}
+
+/// Whether `names` holds `name`: the same text at the same address first, then the same text.
+fn has_name(names: &[Cow<'static, str>], name: &str) -> bool {
+    names.iter().any(|n| std::ptr::eq(n.as_ref(), name)) || names.iter().any(|n| n == name)
 }
 
 /// Writes `rows` in one transaction; returns the run's count of findings in the database, or `None`
@@ -583,10 +595,15 @@ mod tests {
         assert_eq!(save(&mut f), None, "nothing changed");
         f.add(&finding("10.0.0.1", "PHI", 2, "critical", &["PID-19"]));
         f.add(&finding("10.0.0.1", "other", 3, "medium", &[]));
+        // User names are kept once, after the PHI field names.
+        let mut login = finding("10.0.0.1", "other", 6, "medium", &[]);
+        login.usernames = vec!["admin".into()];
+        f.add(&login);
+        f.add(&login);
         // The same title at another address is another finding.
         f.add(&finding("10.0.0.2", "other", 4, "medium", &[]));
         assert_eq!(save(&mut f), Some(3));
-        assert_eq!(f.flows, 5);
+        assert_eq!(f.flows, 7);
         assert_eq!(f.title_names.len(), 2, "each title kept once");
 
         let stored = db.device(&device.id).unwrap().unwrap().findings;
@@ -617,7 +634,7 @@ mod tests {
                     "flow 2",
                     "PID-5 PID-3 PID-19".to_string()
                 ),
-                ("other", "medium", 1, 3, 3, "flow 3", String::new()),
+                ("other", "medium", 3, 3, 6, "flow 3", "admin".to_string()),
             ]
         );
     }
