@@ -60,7 +60,7 @@ const TAP_BATCHES_IN_FLIGHT: usize = 4;
 
 /// A finding's key while the analysis runs: its address, kind, and title (an index into
 /// [`Findings::titles`]). The run's findings are summed per key.
-type FindingKey = (IpAddr, &'static str, u32);
+type FindingKey = (IpAddr, &'static str, usize);
 
 /// At most this many field or user names are kept with one summed finding.
 const FINDING_FIELDS: usize = 64;
@@ -92,7 +92,7 @@ struct FindingSum {
 #[derive(Default)]
 struct Findings {
     /// Each distinct title's index, and the titles by index.
-    titles: FastMap<Box<str>, u32>,
+    titles: FastMap<Box<str>, usize>,
     title_names: Vec<Box<str>>,
     sums: FastMap<FindingKey, FindingSum>,
     /// Flows with a finding, summed over every key.
@@ -119,7 +119,7 @@ impl Findings {
         let title = match self.titles.get(f.title.as_str()) {
             Some(&t) => t,
             None => {
-                let t = u32::try_from(self.title_names.len()).unwrap_or(u32::MAX);
+                let t = self.title_names.len();
                 self.title_names.push(f.title.as_str().into());
                 self.titles.insert(f.title.as_str().into(), t);
                 t
@@ -178,7 +178,7 @@ impl Findings {
                     kind,
                     severity: sum.severity,
                     address: sum.address.clone(),
-                    title: titles[*title as usize].clone(),
+                    title: titles[*title].clone(),
                     flows: sum.flows,
                     first_flow: sum.first_flow,
                     last_flow: sum.last_flow,
