@@ -173,6 +173,35 @@ impl FlowRecord {
     pub fn total_bytes(&self) -> u64 {
         self.bytes[0] + self.bytes[1]
     }
+
+    /// Counts a packet from `sender` at `now` (`payload` bytes of the `wire_len` the frame had) and
+    /// returns its direction. The same for every transport.
+    #[inline]
+    fn count(
+        &mut self,
+        sender: Endpoint,
+        link: Option<LinkAddrs>,
+        wire_len: u32,
+        payload: usize,
+        truncated: bool,
+        now: Timestamp,
+    ) -> Direction {
+        let dir = if self.client == sender {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let d = dir.index();
+        note_macs(&mut self.macs, d, link);
+        self.packets[d] += 1;
+        self.bytes[d] += u64::from(wire_len);
+        self.payload_bytes[d] += payload as u64;
+        self.last_seen = now;
+        if truncated {
+            self.truncated_packets += 1;
+        }
+        dir
+    }
 }
 
 /// Records the MACs a frame of direction `d` shows, where they are not known yet: its source is the
@@ -422,20 +451,9 @@ impl<H: FlowHandler> FlowTable<H> {
         let e = self.slab[idx as usize]
             .as_mut()
             .expect("indexed flow exists");
-        let dir = if e.record.client == a {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        let d = dir.index();
-        note_macs(&mut e.record.macs, d, link);
-        e.record.packets[d] += 1;
-        e.record.bytes[d] += u64::from(wire_len);
-        e.record.payload_bytes[d] += seg.payload.len() as u64;
-        e.record.last_seen = now;
-        if truncated {
-            e.record.truncated_packets += 1;
-        }
+        let dir = e
+            .record
+            .count(a, link, wire_len, seg.payload.len(), truncated, now);
 
         let fin = seg.flags.contains(TcpFlags::FIN);
         let rst = seg.flags.contains(TcpFlags::RST);
@@ -490,7 +508,7 @@ impl<H: FlowHandler> FlowTable<H> {
             }
         }
         if fin {
-            e.fin_seen[d] = true;
+            e.fin_seen[dir.index()] = true;
         }
         let state = e.record.tcp_state;
         let new_state = if rst {
@@ -560,20 +578,9 @@ impl<H: FlowHandler> FlowTable<H> {
         let e = self.slab[idx as usize]
             .as_mut()
             .expect("indexed flow exists");
-        let dir = if e.record.client == src {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
-        let d = dir.index();
-        note_macs(&mut e.record.macs, d, link);
-        e.record.packets[d] += 1;
-        e.record.bytes[d] += u64::from(wire_len);
-        e.record.payload_bytes[d] += payload.len() as u64;
-        e.record.last_seen = now;
-        if truncated {
-            e.record.truncated_packets += 1;
-        }
+        let dir = e
+            .record
+            .count(src, link, wire_len, payload.len(), truncated, now);
         if protocol == PROTO_UDP {
             e.consumer.datagram(dir, ts, payload);
         }
