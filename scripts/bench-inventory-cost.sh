@@ -6,21 +6,27 @@
 #   ident  analyze FILE                         (+ device identification)
 #   db     analyze FILE --db NEW.db             (+ identification + persistence, a fresh SQLite file)
 #
-#   scripts/bench-inventory-cost.sh FILE [ROUNDS] [BIN]
+#   scripts/bench-inventory-cost.sh FILE [ROUNDS] [BIN] [-- ARGS...]
 #
-# ROUNDS defaults to 7, BIN to target/release/medsentry. The report goes to /dev/null, the database
-# to a temporary folder. Prints each round's wall and CPU times and the medians, with the increase
-# over bare. CPU time (user + system, all threads) moves less than wall time on a noisy machine; on
-# two cores a run's wall time is at least half its CPU time.
+# ROUNDS defaults to 7, BIN to target/release/medsentry; ARGS go to every run (`-- --threads 1`).
+# The report goes to /dev/null, the database to a temporary folder. Prints each round's wall and CPU
+# times and the medians, with the increase over bare. CPU time (user + system, all threads) moves less
+# than wall time on a noisy machine; on two cores a run's wall time is at least half its CPU time.
 set -euo pipefail
 FILE=$(realpath "$1")
-ROUNDS=${2:-7}
-BIN=$(realpath "${3:-target/release/medsentry}")
+shift
+ROUNDS=7
+BIN=target/release/medsentry
+[ $# -gt 0 ] && [ "$1" != -- ] && { ROUNDS=$1; shift; }
+[ $# -gt 0 ] && [ "$1" != -- ] && { BIN=$1; shift; }
+[ $# -gt 0 ] && [ "$1" = -- ] && shift
+EXTRA=("$@")
+BIN=$(realpath "$BIN")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
 wall() { # "wall cpu": wall-clock and CPU (user + system) seconds of one run with the given arguments
-    /usr/bin/time -f "%e %U %S" -o "$T/time" "$BIN" analyze "$FILE" --format json --no-progress "$@" \
+    /usr/bin/time -f "%e %U %S" -o "$T/time" "$BIN" analyze "$FILE" --format json --no-progress "${EXTRA[@]}" "$@" \
         > /dev/null 2> "$T/err" || { cat "$T/err" >&2; exit 1; }
     awk '{printf "%s %.2f", $1, $2 + $3}' "$T/time"
 }

@@ -44,6 +44,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings_per_address",
         include_str!("../migrations/sqlite/0005_findings_per_address.sql"),
     ),
+    (
+        6,
+        "communications_one_index",
+        include_str!("../migrations/sqlite/0006_communications_one_index.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -71,10 +76,15 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "findings_per_address",
         include_str!("../migrations/postgres/0005_findings_per_address.sql"),
     ),
+    (
+        6,
+        "communications_one_index",
+        include_str!("../migrations/postgres/0006_communications_one_index.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Rows per `UNNEST` insert on PostgreSQL: bounds the size of one message.
 const PG_ROWS_PER_STATEMENT: usize = 20_000;

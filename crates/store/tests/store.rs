@@ -172,6 +172,7 @@ both!(
     a_version_1_database_is_upgraded,
     a_version_2_database_keeps_its_findings,
     a_version_4_database_sums_its_findings,
+    a_version_5_database_keeps_its_communications,
     findings_are_summed_per_address_kind_and_title,
 );
 
@@ -1187,9 +1188,17 @@ fn knowledge_documents_and_cmms_assets(f: &Fixture) {
     assert_eq!(got[1], asset("A2", "Spectrum IQ", 3));
 }
 
-/// Undoes migration 5: a row per flow's finding, no counts (dropping a column fails unless migration
-/// 5 added it).
+/// Undoes migration 6: communications have their index by peer again (creating it fails unless
+/// migration 6 dropped it).
+fn back_to_version_5(f: &Fixture) {
+    f.exec("CREATE INDEX communications_by_peer ON communications (peer_ip)");
+    f.exec("DELETE FROM _sqlx_migrations WHERE version = 6");
+}
+
+/// Undoes migrations 6 and 5: a row per flow's finding, no counts (dropping a column fails unless
+/// migration 5 added it).
 fn back_to_version_4(f: &Fixture) {
+    back_to_version_5(f);
     f.exec("DROP INDEX findings_by_address");
     f.exec("ALTER TABLE findings DROP COLUMN flows");
     f.exec("ALTER TABLE findings DROP COLUMN last_flow");
@@ -1266,6 +1275,30 @@ fn one_device_run(f: &Fixture) -> (Store, RunId, DeviceRecord, String) {
     let ip = dev.ips[0].clone();
     s.save_address_owners(run, &[(&ip, &dev.id)]).unwrap();
     (s, run, dev, ip)
+}
+
+/// Version 5 had an index of communications by peer address; the upgrade drops it (creating it again
+/// fails otherwise) and keeps every communication.
+fn a_version_5_database_keeps_its_communications(f: &Fixture) {
+    let (mut s, run, dev, _) = one_device_run(f);
+    let mut c = comm(&dev.id, "10.0.0.4", 104, "dicom", 700, 5);
+    c.peer_device = Some("mac-0a0b0c0d0e0f".into());
+    s.save_communications(
+        run,
+        &[c.clone(), comm(&dev.id, "10.0.0.9", 2575, "hl7", 9, 6)],
+    )
+    .unwrap();
+    s.close().unwrap();
+    back_to_version_5(f);
+    let mut s = f.open();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    let got = s.device(&dev.id).unwrap().unwrap().communications;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0], c, "the larger first, as it was saved");
+    assert_eq!(s.counts().unwrap().communications, 2);
+    s.close().unwrap();
+    // The index is gone: making it again succeeds.
+    back_to_version_5(f);
 }
 
 /// Version 4 saved a row per flow's finding; the upgrade keeps the first of each (run, address,
