@@ -26,7 +26,8 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
 wall() { # "wall cpu": wall-clock and CPU (user + system) seconds of one run with the given arguments
-    /usr/bin/time -f "%e %U %S" -o "$T/time" "$BIN" analyze "$FILE" --format json --no-progress "${EXTRA[@]}" "$@" \
+    /usr/bin/time -f "%e %U %S" -o "$T/time" \
+        "$BIN" analyze "$FILE" --format json --no-progress "${EXTRA[@]}" "$@" \
         > /dev/null 2> "$T/err" || { cat "$T/err" >&2; exit 1; }
     awk '{printf "%s %.2f", $1, $2 + $3}' "$T/time"
 }
