@@ -102,7 +102,7 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
     let mut timings = crate::timings::Phases::new("analyze");
     let mut analysis = analyze(inputs, collector, &progress, args.analysis_threads());
     if let Some(tap) = analysis.collector.db_tap.take() {
-        tap.close();
+        tap.close(&mut analysis.collector.findings);
     }
     progress.finish_and_clear();
     timings.lap("analysis");

@@ -167,7 +167,8 @@ pub struct Collector {
     pub dicom_associations: BTreeMap<&'static str, u64>,
     pub counters: Counters,
     pub rules: inventory::Rules,
-    /// With `--db`: the database thread, which saves findings and sums flows while the analysis runs.
+    /// With `--db`: the database thread, which sums and saves findings and sums flows while the
+    /// analysis runs.
     pub db_tap: Option<crate::persist::Tap>,
 }
 
@@ -279,18 +280,14 @@ impl FlowHandler for Collector {
             results,
         };
         for f in detect::flow_findings(&view, self.show_phi) {
-            let out = report::finding_out(f);
-            if let Some(tap) = &mut self.db_tap {
-                tap.finding(&out);
-            }
-            self.findings.push(out);
+            self.findings.push(report::finding_out(f));
         }
         if self.events.borrow().identify {
             self.identity(&record, &session);
         }
         let flow = report::flow_out(&record, &session);
         if let Some(tap) = &mut self.db_tap {
-            tap.flow(&flow);
+            tap.flow_ended(&flow, &mut self.findings);
         }
         self.flows.insert(flow);
     }

@@ -589,9 +589,13 @@ pub fn flow_out(f: &FlowRecord, session: &FlowSession) -> FlowOut {
 
 /// Report rows kept in pieces of a fixed size: appending never moves the rows already kept (a `Vec`
 /// of 229,400 messages grows by doubling, copying tens of megabytes and holding both copies at once).
+/// Pieces can be shared as they are ([`Rows::share_new`]): `analyze --db` hands its findings to the
+/// database thread that way, without a copy.
 pub struct Rows<T> {
-    pieces: Vec<Vec<T>>,
+    pieces: Vec<Arc<Vec<T>>>,
     len: usize,
+    /// Pieces before this index have been shared and take no more rows.
+    shared: usize,
 }
 
 /// Rows per piece of [`Rows`] and [`FlowRows`]: a multiple of the JSON writer's chunk, so its chunks
@@ -602,13 +606,18 @@ impl<T> Rows<T> {
     const PER_PIECE: usize = ROWS_PER_PIECE;
 
     pub fn push(&mut self, row: T) {
-        match self.pieces.last_mut() {
-            Some(p) if p.len() < Self::PER_PIECE => p.push(row),
-            _ => {
-                let mut p = Vec::with_capacity(Self::PER_PIECE);
-                p.push(row);
-                self.pieces.push(p);
-            }
+        let n = self.pieces.len();
+        // The newest piece takes the row if it was never shared (then this is its only handle) and
+        // has room.
+        if n > self.shared
+            && let Some(last) = Arc::get_mut(&mut self.pieces[n - 1])
+            && last.len() < Self::PER_PIECE
+        {
+            last.push(row);
+        } else {
+            let mut p = Vec::with_capacity(Self::PER_PIECE);
+            p.push(row);
+            self.pieces.push(Arc::new(p));
         }
         self.len += 1;
     }
@@ -617,8 +626,36 @@ impl<T> Rows<T> {
         self.len
     }
 
+    /// Whether rows were pushed since the last [`Rows::share_new`].
+    pub fn has_unshared(&self) -> bool {
+        self.pieces.len() > self.shared
+    }
+
+    /// Whether the newest piece is full and not yet shared.
+    pub fn newest_full(&self) -> bool {
+        self.has_unshared()
+            && self
+                .pieces
+                .last()
+                .is_some_and(|p| p.len() >= Self::PER_PIECE)
+    }
+
+    /// The pieces that hold the rows pushed since the last call, shared: they take no more rows, and
+    /// the next row starts a piece of its own. A piece shared before it is full gives back the room it
+    /// will not use.
+    pub fn share_new(&mut self) -> Vec<Arc<Vec<T>>> {
+        if let Some(last) = self.pieces[self.shared..].last_mut()
+            && let Some(rows) = Arc::get_mut(last)
+        {
+            rows.shrink_to_fit();
+        }
+        let new = self.pieces[self.shared..].to_vec();
+        self.shared = self.pieces.len();
+        new
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &T> {
-        self.pieces.iter().flatten()
+        self.pieces.iter().flat_map(|p| p.iter())
     }
 
     /// The rows as consecutive slices of at most `n` rows each.
@@ -632,6 +669,7 @@ impl<T> Default for Rows<T> {
         Rows {
             pieces: Vec::new(),
             len: 0,
+            shared: 0,
         }
     }
 }
@@ -1026,5 +1064,53 @@ mod tests {
             None,
             "moved: not at its id's place"
         );
+    }
+
+    /// Shared pieces are the rows as pushed, each row in exactly one of them, and a shared piece takes
+    /// no more rows; the report still sees every row once, in order.
+    #[test]
+    fn rows_shared_as_pieces_are_each_row_once() {
+        let per = Rows::<u32>::PER_PIECE;
+        let mut rows = Rows::default();
+        assert!(!rows.has_unshared() && rows.share_new().is_empty());
+        let mut handed: Vec<u32> = Vec::new();
+        let mut next = 0u32;
+        let mut push = |rows: &mut Rows<u32>, n: usize| {
+            for _ in 0..n {
+                rows.push(next);
+                next += 1;
+            }
+        };
+        push(&mut rows, 3);
+        assert!(rows.has_unshared() && !rows.newest_full());
+        let first = rows.share_new();
+        assert_eq!(first.len(), 1);
+        assert_eq!(*first[0], [0, 1, 2]);
+        assert!(
+            first[0].capacity() < per,
+            "a piece shared early gives back its room"
+        );
+        handed.extend(first.iter().flat_map(|p| p.iter()));
+        assert!(!rows.has_unshared());
+        // The next row starts a piece, which fills, and one more starts another.
+        push(&mut rows, per);
+        assert!(rows.newest_full());
+        push(&mut rows, 1);
+        assert!(!rows.newest_full());
+        let second = rows.share_new();
+        assert_eq!(second.iter().map(|p| p.len()).collect::<Vec<_>>(), [per, 1]);
+        handed.extend(second.iter().flat_map(|p| p.iter()));
+        drop((first, second));
+        push(&mut rows, 2);
+        handed.extend(rows.share_new().iter().flat_map(|p| p.iter()));
+        let all: Vec<u32> = (0..next).collect();
+        assert_eq!(handed, all);
+        assert_eq!(rows.iter().copied().collect::<Vec<_>>(), all);
+        assert_eq!(rows.len(), all.len());
+        assert_eq!(
+            rows.chunks(1000).flatten().copied().collect::<Vec<_>>(),
+            all
+        );
+        assert!(rows.chunks(1000).all(|c| c.len() <= 1000));
     }
 }
