@@ -228,6 +228,35 @@ impl Row {
     }
 }
 
+/// Whether SQLite said the database is locked (`SQLITE_BUSY`, extended codes included).
+fn is_busy(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .and_then(|c| c.parse::<i32>().ok())
+        .is_some_and(|code| code & 0xff == 5)
+}
+
+/// Whether the SQLite file has every migration of `migrator` applied, with the same checksums, and no
+/// other: then opening it takes no lock (a reader never waits for a writer). A plain read; anything
+/// else, a new file included, goes to the migrator under the write lock, which also says what is wrong.
+async fn sqlite_current(c: &mut SqliteConnection, migrator: &Migrator) -> bool {
+    let applied: Result<Vec<(i64, Vec<u8>, bool)>, _> =
+        sqlx::query_as("SELECT version, checksum, success FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(&mut *c)
+            .await;
+    let Ok(applied) = applied else {
+        return false;
+    };
+    let ours: Vec<&Migration> = migrator.iter().collect();
+    applied.len() == ours.len()
+        && applied
+            .iter()
+            .zip(&ours)
+            .all(|((version, checksum, success), m)| {
+                *success && *version == m.version && checksum.as_slice() == &*m.checksum
+            })
+}
+
 /// Binds `args` in order to a PostgreSQL statement, which encodes a `&str` without a copy of its own.
 fn pg_bind<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
@@ -280,10 +309,22 @@ impl Conn {
         match target {
             Target::Sqlite(path) => {
                 let opts = sqlite_options(path);
-                opts.connect()
-                    .await
-                    .map(Conn::Sqlite)
-                    .map_err(|e| sql_error(&e))
+                let started = std::time::Instant::now();
+                let mut pause = Duration::from_millis(10);
+                loop {
+                    match opts.connect().await {
+                        Ok(c) => return Ok(Conn::Sqlite(c)),
+                        // A new file's switch to WAL needs the file to itself, and SQLite does not
+                        // wait for that (no busy handler): a process opening the same new file at
+                        // that moment is told "database is locked". It tries again, within the
+                        // busy timeout.
+                        Err(e) if is_busy(&e) && started.elapsed() < SQLITE_BUSY => {
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(Duration::from_millis(250));
+                        }
+                        Err(e) => return Err(sql_error(&e)),
+                    }
+                }
             }
             Target::Postgres(url) => {
                 let opts = PgConnectOptions::from_str(url)
@@ -308,8 +349,9 @@ impl Conn {
         }
     }
 
-    /// Applies the migrations this database lacks, each in its own transaction (on PostgreSQL
-    /// under sqlx's advisory lock, so two processes opening a fresh database do not race).
+    /// Applies the migrations this database lacks, each in its own transaction: on PostgreSQL under
+    /// sqlx's advisory lock, on SQLite inside one writing transaction of ours, so two processes
+    /// opening a fresh database do not race.
     pub(crate) async fn migrate(&mut self) -> Result<(), sqlx::migrate::MigrateError> {
         let list = match self {
             Conn::Sqlite(_) => SQLITE_MIGRATIONS,
@@ -329,7 +371,19 @@ impl Conn {
             .collect();
         let migrator = Migrator::with_migrations(migrations);
         match self {
-            Conn::Sqlite(c) => migrator.run(&mut *c).await,
+            Conn::Sqlite(c) => {
+                if sqlite_current(c, &migrator).await {
+                    return Ok(());
+                }
+                // sqlx takes no lock for SQLite migrations (it does on PostgreSQL): two processes
+                // opening a new file at once both applied migration 2 and the second failed. One
+                // writing transaction around the run serialises them: the second waits, then finds
+                // them applied. The migrator's own transactions become savepoints inside it.
+                let mut tx = c.begin_with("BEGIN IMMEDIATE").await?;
+                migrator.run(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(())
+            }
             Conn::Pg(c) => migrator.run(&mut *c).await,
         }
     }

@@ -176,6 +176,27 @@ both!(
     findings_are_summed_per_address_kind_and_title,
 );
 
+/// Processes that open a new SQLite file at the same moment (an `inventory list` while `analyze --db`
+/// creates it) all succeed: the migrations are applied once, under the write lock. sqlx takes no lock
+/// for SQLite migrations, and before the store took one the later opener failed on migration 2.
+#[test]
+fn sqlite_new_file_opened_by_many_at_once() {
+    for round in 0..8 {
+        let f = Fixture::sqlite(&format!("open-at-once-{round}"));
+        let start = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    start.wait();
+                    let mut st = f.open();
+                    assert_eq!(st.schema_version().unwrap(), SCHEMA_VERSION);
+                    st.close().unwrap();
+                });
+            }
+        });
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Synthetic devices
 
