@@ -561,6 +561,50 @@ mod tests {
         }
     }
 
+    /// Findings reach the database while the analysis still runs: a full piece of the report's
+    /// findings is handed over with the flow that filled it, and the database thread commits its sums
+    /// within FINDINGS_EVERY, before the tap closes; closing writes what came after.
+    #[test]
+    fn findings_are_committed_while_the_analysis_runs() {
+        let scratch = testkit::Scratch::new("persist-early");
+        let path = scratch.path("e.db");
+        let url = path.to_str().unwrap();
+        let (saver, mut tap) = Saver::start(url, vec!["e.pcap".into()]);
+        let mut rows = Rows::default();
+        let mut flow = 0;
+        while !rows.newest_full() {
+            rows.push(finding("10.0.0.1", "PHI", flow, "high", &["PID-5"]));
+            flow += 1;
+        }
+        tap.flow_ended(&crate::report::test_flow(flow), &mut rows);
+        assert!(!rows.has_unshared(), "a full piece is handed over at once");
+        let stored = || {
+            let mut db = Store::open(url).unwrap();
+            let n = db.counts().unwrap().findings;
+            db.close().unwrap();
+            n
+        };
+        let deadline = std::time::Instant::now() + 3 * FINDINGS_EVERY;
+        while stored() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing written while the analysis runs"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // One more finding of another key, then the end of the analysis.
+        rows.push(finding("10.0.0.2", "PHI", flow, "high", &[]));
+        tap.close(&mut rows);
+        let early = saver.early.join().unwrap().unwrap();
+        assert_eq!(
+            early.findings,
+            (flow + 1, 2),
+            "flows with a finding, findings stored"
+        );
+        early.db.close().unwrap();
+        assert_eq!(stored(), 2);
+    }
+
     /// What the database thread does every few seconds: only what changed is written, and a finding
     /// written again carries the run's sums so far (worst severity, first flow and its detail, last
     /// flow, every name once).

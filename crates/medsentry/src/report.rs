@@ -989,38 +989,40 @@ pub fn finding_out(f: Finding) -> FindingOut {
     }
 }
 
+/// A flow row for tests: flow `id` of 10.0.0.`id` to itself on HL7's port.
+#[cfg(test)]
+pub(crate) fn test_flow(id: u64) -> FlowOut {
+    let end = |port| EndpointOut {
+        ip: IpAddr::from([10, 0, 0, (id % 250) as u8]),
+        port,
+        mac: None,
+    };
+    FlowOut {
+        id,
+        transport: Cow::Borrowed("tcp"),
+        client: end(40000),
+        server: end(2575),
+        app: "hl7",
+        app_source: "port",
+        packets: id,
+        bytes: 0,
+        packets_to_server: 0,
+        packets_to_client: 0,
+        bytes_to_server: 0,
+        bytes_to_client: 0,
+        encrypted: false,
+        first_seen: Timestamp(0),
+        last_seen: Timestamp(0),
+        vlan: None,
+        tcp: None,
+        end: "fin",
+        truncated_packets: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn flow(id: u64) -> FlowOut {
-        let end = |port| EndpointOut {
-            ip: IpAddr::from([10, 0, 0, (id % 250) as u8]),
-            port,
-            mac: None,
-        };
-        FlowOut {
-            id,
-            transport: Cow::Borrowed("tcp"),
-            client: end(40000),
-            server: end(2575),
-            app: "hl7",
-            app_source: "port",
-            packets: id,
-            bytes: 0,
-            packets_to_server: 0,
-            packets_to_client: 0,
-            bytes_to_server: 0,
-            bytes_to_client: 0,
-            encrypted: false,
-            first_seen: Timestamp(0),
-            last_seen: Timestamp(0),
-            vlan: None,
-            tcp: None,
-            end: "fin",
-            truncated_packets: 0,
-        }
-    }
 
     /// Rows inserted in any order come out by id, in chunks that never straddle two pieces, and
     /// serialise as a `Vec` sorted by id does; a place never filled is dropped by `close_gaps`.
@@ -1031,7 +1033,7 @@ mod tests {
         let order: Vec<u64> = (0..n).map(|i| (i * 7919) % n).collect();
         let mut rows = FlowRows::default();
         for &id in &order {
-            rows.insert(flow(id));
+            rows.insert(test_flow(id));
         }
         rows.close_gaps();
         assert_eq!(rows.len(), n as usize);
@@ -1045,7 +1047,7 @@ mod tests {
                 .all(|c| c.len() <= 1024 && c.iter().all(Option::is_some))
         );
         assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), n as usize);
-        let sorted: Vec<FlowOut> = (0..n).map(flow).collect();
+        let sorted: Vec<FlowOut> = (0..n).map(test_flow).collect();
         assert_eq!(
             serde_json::to_string(&rows).unwrap(),
             serde_json::to_string(&sorted).unwrap()
@@ -1054,7 +1056,7 @@ mod tests {
         // Flow 5 never ended: its place goes, the rest stay in order.
         let mut gappy = FlowRows::default();
         for id in (0..10).filter(|&id| id != 5) {
-            gappy.insert(flow(id));
+            gappy.insert(test_flow(id));
         }
         gappy.close_gaps();
         let ids: Vec<u64> = gappy.chunks(4).flatten().flatten().map(|f| f.id).collect();
