@@ -339,10 +339,10 @@ impl Saver {
             // Until the tap closes. Findings are summed as they come and written at most every
             // FINDINGS_EVERY, each time in a transaction a kill cannot undo, and once at the end.
             loop {
-                let batch = match rx.recv_timeout(FINDINGS_EVERY) {
-                    Ok(batch) => Some(batch),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => break,
+                let (batch, closed) = match rx.recv_timeout(FINDINGS_EVERY) {
+                    Ok(batch) => (Some(batch), false),
+                    Err(RecvTimeoutError::Timeout) => (None, false),
+                    Err(RecvTimeoutError::Disconnected) => (None, true),
                 };
                 if let Some(batch) = batch {
                     for f in batch.flows {
@@ -357,15 +357,15 @@ impl Saver {
                         }
                     }
                 }
-                if saved.elapsed() >= FINDINGS_EVERY {
+                if closed || saved.elapsed() >= FINDINGS_EVERY {
                     if let Some(n) = save_findings(&mut db, run, &sums.take_dirty())? {
                         findings = (sums.flows, n);
                     }
                     saved = std::time::Instant::now();
                 }
-            }
-            if let Some(n) = save_findings(&mut db, run, &sums.take_dirty())? {
-                findings = (sums.flows, n);
+                if closed {
+                    break;
+                }
             }
             phases.lap("findings and flows, during the analysis");
             Ok(Early {

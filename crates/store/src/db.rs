@@ -247,11 +247,10 @@ async fn sqlite_current(c: &mut SqliteConnection, migrator: &Migrator) -> bool {
     let Ok(applied) = applied else {
         return false;
     };
-    let ours: Vec<&Migration> = migrator.iter().collect();
-    applied.len() == ours.len()
+    applied.len() == migrator.iter().count()
         && applied
             .iter()
-            .zip(&ours)
+            .zip(migrator.iter())
             .all(|((version, checksum, success), m)| {
                 *success && *version == m.version && checksum.as_slice() == &*m.checksum
             })
