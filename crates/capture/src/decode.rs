@@ -141,9 +141,52 @@ pub struct LinkAddrs {
     pub dst: Option<[u8; 6]>,
 }
 
+/// An Ethernet/IPv4 ARP packet (RFC 826): who says it has which address. Requests, replies,
+/// gratuitous announcements and probes (sender address 0.0.0.0, RFC 5227) alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArpPacket {
+    /// 802.1Q/802.1ad VLAN IDs of the frame, as for [`IpPacket::vlan`].
+    pub vlan: [u16; 2],
+    /// 1 request, 2 reply (others, such as RARP's, are kept as they are).
+    pub op: u16,
+    pub sender_mac: [u8; 6],
+    pub sender_ip: Ipv4Addr,
+    pub target_mac: [u8; 6],
+    pub target_ip: Ipv4Addr,
+    /// The frame's link-layer source (Ethernet, or a Linux cooked header's sender), which is the
+    /// sender's own MAC unless someone speaks for it (proxy ARP) or lies (spoofing).
+    pub link_src: Option<[u8; 6]>,
+}
+
+impl ArpPacket {
+    /// Hardware type Ethernet, protocol type IPv4, address lengths 6 and 4.
+    const HEADER: [u8; 6] = [0, 1, 0x08, 0x00, 6, 4];
+    /// Bytes of an Ethernet/IPv4 ARP packet.
+    pub const LEN: usize = 28;
+
+    /// `b` is the ARP packet (after the link header and VLAN tags); `None` unless it is a whole
+    /// Ethernet/IPv4 one (other hardware or protocol types, and cut packets, are left as non-IP).
+    fn parse(b: &[u8], vlan: [u16; 2], link_src: Option<[u8; 6]>) -> Option<ArpPacket> {
+        if b.get(..6)? != Self::HEADER || b.len() < Self::LEN {
+            return None;
+        }
+        Some(ArpPacket {
+            vlan,
+            op: be16(b, 6)?,
+            sender_mac: array::<6>(b, 8)?,
+            sender_ip: Ipv4Addr::from(array::<4>(b, 14)?),
+            target_mac: array::<6>(b, 18)?,
+            target_ip: Ipv4Addr::from(array::<4>(b, 24)?),
+            link_src,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoded<'a> {
     Ip(IpPacket<'a>),
+    /// An Ethernet/IPv4 ARP packet; other ARP packets are [`Decoded::NonIp`].
+    Arp(ArpPacket),
     /// ARP, LLDP, etc: not an error. For Ethernet 802.3 frames this is the length field
     /// (`<= 1500`); for BSD loopback frames with an unknown address family it is 0.
     NonIp {
@@ -233,6 +276,7 @@ enum Net {
 
 enum Link<'a> {
     Ip(Net, &'a [u8]),
+    Arp(&'a [u8]),
     NonIp(u16),
     Unsupported,
 }
@@ -248,6 +292,15 @@ pub fn decode(link: LinkType, frame: &[u8], orig_len: u32) -> Result<Decoded<'_>
     let (net, bytes) = match strip_link(link, frame, &mut vlan)? {
         Link::Ip(net, bytes) => (net, bytes),
         Link::NonIp(ether_type) => return Ok(Decoded::NonIp { ether_type }),
+        Link::Arp(bytes) => {
+            let src = link_addrs(link, frame).map(|a| a.src);
+            return Ok(match ArpPacket::parse(bytes, vlan, src) {
+                Some(arp) => Decoded::Arp(arp),
+                None => Decoded::NonIp {
+                    ether_type: ETHERTYPE_ARP,
+                },
+            });
+        }
         Link::Unsupported => return Ok(Decoded::UnsupportedLink),
     };
     let net = match net {
@@ -359,6 +412,7 @@ fn ether_dispatch<'a>(
         ETHERTYPE_IPV6 => Link::Ip(Net::V6, rest),
         ETHERTYPE_PPPOE_SESSION => pppoe_session(rest)?,
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest)?,
+        ETHERTYPE_ARP => Link::Arp(rest),
         // Includes 802.3 length fields (<= 1500).
         other => Link::NonIp(other),
     })
@@ -993,6 +1047,75 @@ mod tests {
             decode(LinkType::ETHERNET, &f, 0),
             Ok(Decoded::NonIp { ether_type: 38 })
         );
+    }
+
+    /// An Ethernet/IPv4 ARP packet: `op`, sender MAC and address, target MAC and address.
+    fn arp(op: u16, smac: [u8; 6], sip: [u8; 4], tmac: [u8; 6], tip: [u8; 4]) -> Vec<u8> {
+        let mut b = vec![0, 1, 0x08, 0x00, 6, 4];
+        b.extend_from_slice(&op.to_be_bytes());
+        b.extend_from_slice(&smac);
+        b.extend_from_slice(&sip);
+        b.extend_from_slice(&tmac);
+        b.extend_from_slice(&tip);
+        b
+    }
+
+    #[test]
+    fn ethernet_ipv4_arp_is_decoded() {
+        const A: [u8; 6] = [0x00, 0x16, 0xce, 0x6e, 0x8b, 0x24];
+        let link_src = Some(array::<6>(&MAC_HDR, 6).unwrap());
+        // A request, padded to Ethernet's minimum as on the wire.
+        let mut req = arp(1, A, [192, 168, 0, 114], [0; 6], [192, 168, 0, 1]);
+        req.extend_from_slice(&[0; 18]);
+        let f = eth(0x0806, &req);
+        let Ok(Decoded::Arp(a)) = decode(LinkType::ETHERNET, &f, 60) else {
+            panic!("not ARP")
+        };
+        assert_eq!(
+            a,
+            ArpPacket {
+                vlan: [0, 0],
+                op: 1,
+                sender_mac: A,
+                sender_ip: Ipv4Addr::new(192, 168, 0, 114),
+                target_mac: [0; 6],
+                target_ip: Ipv4Addr::new(192, 168, 0, 1),
+                link_src,
+            }
+        );
+        // Behind QinQ tags, which it keeps; a probe's sender address is 0.0.0.0.
+        let probe = arp(1, A, [0; 4], [0; 6], [10, 0, 0, 9]);
+        let f = eth_vlan(&[(0x88a8, 100), (0x8100, 10)], 0x0806, &probe);
+        let Ok(Decoded::Arp(a)) = decode(LinkType::ETHERNET, &f, 60) else {
+            panic!("not ARP")
+        };
+        assert_eq!((a.vlan, a.sender_ip), ([100, 10], Ipv4Addr::UNSPECIFIED));
+        // Linux cooked capture: the sender's MAC from the SLL header.
+        let mut f = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x06];
+        f.extend_from_slice(&arp(2, A, [10, 0, 0, 1], A, [10, 0, 0, 2]));
+        let Ok(Decoded::Arp(a)) = decode(LinkType::LINUX_SLL, &f, 44) else {
+            panic!("not ARP")
+        };
+        assert_eq!((a.op, a.link_src), (2, Some([1, 2, 3, 4, 5, 6])));
+        // Cut short, or not Ethernet/IPv4 (here hardware type IEEE 802 and an IPv6-sized address):
+        // non-IP, as before, never an error.
+        let whole = arp(2, A, [10, 0, 0, 1], A, [10, 0, 0, 2]);
+        for cut in 0..ArpPacket::LEN {
+            let f = eth(0x0806, &whole[..cut]);
+            assert_eq!(
+                decode(LinkType::ETHERNET, &f, 60),
+                Ok(Decoded::NonIp { ether_type: 0x0806 }),
+                "{cut} bytes"
+            );
+        }
+        for (i, v) in [(1, 6), (5, 16)] {
+            let mut odd = whole.clone();
+            odd[i] = v;
+            assert_eq!(
+                decode(LinkType::ETHERNET, &eth(0x0806, &odd), 60),
+                Ok(Decoded::NonIp { ether_type: 0x0806 })
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::decode::{LinkAddrs, TcpFlags, TcpSegment};
+use crate::decode::{ArpPacket, LinkAddrs, TcpFlags, TcpSegment};
 use crate::reassembly::{
     BufferBudget, Direction, EndReason, HalfStream, ReassemblyConfig, ReassemblyStats,
     StreamConsumer,
@@ -224,6 +224,11 @@ pub trait FlowHandler {
     type Consumer: StreamConsumer;
     fn open(&mut self, info: &FlowInfo) -> Self::Consumer;
     fn finish(&mut self, record: FlowRecord, consumer: Self::Consumer);
+    /// An ARP packet at `ts`, in order with the flows' calls (ARP is not a flow: it names who is on
+    /// the captured segment and which address it says it has). Ignored unless a handler wants it.
+    fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
+        let _ = (ts, arp);
+    }
 }
 
 /// A handler that keeps every finished flow with everything its consumer received: for tests and tools
@@ -231,6 +236,8 @@ pub trait FlowHandler {
 #[derive(Debug, Default)]
 pub struct CollectingHandler {
     pub flows: Vec<(FlowRecord, crate::reassembly::CollectingConsumer)>,
+    /// Each ARP packet with its time and the number of flows finished before it.
+    pub arps: Vec<(usize, Timestamp, ArpPacket)>,
 }
 
 impl FlowHandler for CollectingHandler {
@@ -242,6 +249,10 @@ impl FlowHandler for CollectingHandler {
 
     fn finish(&mut self, record: FlowRecord, consumer: Self::Consumer) {
         self.flows.push((record, consumer));
+    }
+
+    fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
+        self.arps.push((self.flows.len(), ts, *arp));
     }
 }
 

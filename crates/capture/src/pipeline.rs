@@ -1,6 +1,6 @@
 //! From raw frames to flows: decode, defragment, and feed the flow table, counting everything skipped.
 
-use crate::decode::{self, Decoded, IpPacket, Transport};
+use crate::decode::{self, ArpPacket, Decoded, IpPacket, Transport};
 use crate::defrag::{DefragConfig, DefragStats, Defragmenter};
 use crate::flow::{
     Endpoint, FlowConfig, FlowHandler, FlowTable, FlowTableStats, PROTO_TCP, PROTO_UDP,
@@ -67,6 +67,8 @@ pub struct PipelineStats {
     pub unsupported_link: u64,
     /// ARP, LLDP and other non-IP frames.
     pub non_ip: u64,
+    /// Of those, Ethernet/IPv4 ARP packets (each handed to the handler).
+    pub arp: u64,
     pub ipv4: u64,
     pub ipv6: u64,
     pub tcp: u64,
@@ -123,10 +125,18 @@ impl<H: FlowHandler> Pipeline<H> {
         self.defrag.expire(pkt.ts);
         match decode::decode(pkt.link, pkt.data, pkt.orig_len) {
             Ok(Decoded::Ip(ip)) => self.ip(pkt, ip, 0),
+            Ok(Decoded::Arp(arp)) => self.arp(pkt.ts, &arp),
             Ok(Decoded::NonIp { .. }) => s.non_ip += 1,
             Ok(Decoded::UnsupportedLink) => s.unsupported_link += 1,
             Err(_) => s.decode_errors += 1,
         }
+    }
+
+    /// ARP is counted with the other non-IP frames, and handed to the handler.
+    fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
+        self.stats.non_ip += 1;
+        self.stats.arp += 1;
+        self.flows.handler().arp(ts, arp);
     }
 
     fn ip(&mut self, pkt: &RawPacket<'_>, ip: IpPacket<'_>, depth: usize) {
@@ -179,6 +189,12 @@ impl<H: FlowHandler> Pipeline<H> {
                     }
                     inner.truncated |= truncated;
                     self.ip(pkt, inner, depth + 1);
+                }
+                Ok(Decoded::Arp(mut arp)) => {
+                    if arp.vlan == [0, 0] {
+                        arp.vlan = ip.vlan;
+                    }
+                    self.arp(ts, &arp);
                 }
                 Ok(Decoded::NonIp { .. }) => self.stats.non_ip += 1,
                 Ok(Decoded::UnsupportedLink) => self.stats.unsupported_link += 1,

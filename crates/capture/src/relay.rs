@@ -4,7 +4,7 @@
 //! reassembly on one side; application parsing of the reassembled streams on the other. The calls
 //! across that line only go one way (nothing a handler or consumer does feeds back into the flow
 //! table), so they can be recorded on one thread and replayed on another. [`Relay`] is a handler that
-//! records every call (flow opened, stream bytes, gap, datagram, close, flow finished) into batches;
+//! records every call (flow opened, stream bytes, gap, datagram, close, flow finished, ARP) into batches;
 //! [`Inbox::replay`] makes the same calls, in the same order, on the real handler. The result is
 //! exactly what the handler would have produced on the pipeline's thread, with two cores at work.
 //!
@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use crate::decode::ArpPacket;
 use crate::flow::{FlowHandler, FlowInfo, FlowRecord};
 use crate::reassembly::{Direction, EndReason, StreamConsumer};
 use crate::time::Timestamp;
@@ -92,6 +93,8 @@ enum Kind {
     },
     /// The next of `Batch::finished` ends the flow in this slot.
     Finish,
+    /// The next of `Batch::arps` (no flow: the slot is unused).
+    Arp,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +111,7 @@ struct Batch {
     bytes: Vec<u8>,
     opened: Vec<FlowInfo>,
     finished: Vec<FlowRecord>,
+    arps: Vec<ArpPacket>,
 }
 
 impl Batch {
@@ -116,6 +120,7 @@ impl Batch {
         self.bytes.clear();
         self.opened.clear();
         self.finished.clear();
+        self.arps.clear();
     }
 
     fn is_empty(&self) -> bool {
@@ -200,6 +205,12 @@ impl FlowHandler for Relay {
         out.push(consumer.slot, Direction::ToServer, ts, Kind::Finish);
         self.free.push(consumer.slot);
     }
+
+    fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
+        let mut out = self.out.borrow_mut();
+        out.batch.arps.push(*arp);
+        out.push(0, Direction::ToServer, ts, Kind::Arp);
+    }
 }
 
 /// The consumer a [`Relay`] gives each flow: records its calls.
@@ -250,6 +261,7 @@ impl Inbox {
 fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Option<H::Consumer>>) {
     let mut opened = batch.opened.iter();
     let mut finished = batch.finished.drain(..);
+    let mut arps = batch.arps.iter();
     for op in &batch.ops {
         let slot = op.slot as usize;
         match op.kind {
@@ -267,6 +279,11 @@ fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Opt
                     handler.finish(record, consumer);
                 }
             }
+            Kind::Arp => {
+                if let Some(arp) = arps.next() {
+                    handler.arp(op.ts, arp);
+                }
+            }
             kind => {
                 let Some(Some(consumer)) = slots.get_mut(slot) else {
                     continue;
@@ -280,7 +297,7 @@ fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Opt
                         consumer.datagram(op.dir, op.ts, &batch.bytes[start..end])
                     }
                     Kind::Close { reason } => consumer.close(op.ts, reason),
-                    Kind::Open | Kind::Finish => {}
+                    Kind::Open | Kind::Finish | Kind::Arp => {}
                 }
             }
         }
@@ -357,6 +374,9 @@ mod tests {
                 let big = vec![0x0b; BATCH_BYTES * 3 + 17];
                 c.data(Direction::ToClient, Timestamp(1), &big);
             }
+            if id % 100 == 0 {
+                handler.arp(Timestamp(id as i64), &arp(id));
+            }
             if id % 3 == 0 {
                 let (i, mut c) = open.swap_remove(n / 2);
                 c.close(Timestamp(id as i64 + 1), EndReason::Rst);
@@ -366,6 +386,19 @@ mod tests {
         for (i, mut c) in open {
             c.close(Timestamp(9999), EndReason::EndOfCapture);
             handler.finish(record(&i, 9999), c);
+        }
+    }
+
+    fn arp(id: u64) -> ArpPacket {
+        let b = id.to_be_bytes();
+        ArpPacket {
+            vlan: [0; 2],
+            op: 1,
+            sender_mac: [2, 0, 0, 0, b[6], b[7]],
+            sender_ip: Ipv4Addr::new(10, 1, b[6], b[7]),
+            target_mac: [0; 6],
+            target_ip: Ipv4Addr::new(10, 1, 0, 1),
+            link_src: Some([2, 0, 0, 0, b[6], b[7]]),
         }
     }
 
@@ -393,6 +426,9 @@ mod tests {
         });
         assert_eq!(direct.flows.len(), 3000);
         assert_eq!(lines(&direct), lines(&replayed));
+        // ARP packets too, each between the same flows' calls.
+        assert_eq!(direct.arps.len(), 30);
+        assert_eq!(direct.arps, replayed.arps);
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use capture::{Direction, FlowHandler, FlowInfo, FlowRecord};
+use capture::decode::ArpPacket;
+use capture::{Direction, FlowHandler, FlowInfo, FlowRecord, Timestamp};
 use detect::FlowView;
 use inventory::{Recorder, Subject};
 use protocols::detect::App;
@@ -290,6 +291,22 @@ impl FlowHandler for Collector {
             tap.flow_ended(&flow, &mut self.findings);
         }
         self.flows.insert(flow);
+    }
+
+    /// An ARP sender is on the captured segment, even one that opens no flow (a quiet pump answers
+    /// ARP): its MAC, with the address it says it has (a probe, from 0.0.0.0, shows the MAC only).
+    /// A claim carried in a frame from another MAC (a spoof, or a relay speaking for a host) is not
+    /// taken at its word: the frame's MAC is seen, without the address.
+    fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
+        let mut events = self.events.borrow_mut();
+        if !events.identify {
+            return;
+        }
+        let (ip, mac) = match arp.link_src {
+            Some(src) if src != arp.sender_mac => (std::net::Ipv4Addr::UNSPECIFIED, src),
+            _ => (arp.sender_ip, arp.sender_mac),
+        };
+        events.inventory.saw(ts.0, ip.into(), Some(mac));
     }
 }
 

@@ -1,0 +1,260 @@
+//! Devices seen only in ARP: the real binary on real and hand-made captures, checked through the JSON
+//! report's `devices[]`.
+//!
+//! A device that opens no connection still answers ARP (an idle infusion pump, a monitor between
+//! patients): the sender of every Ethernet/IPv4 ARP packet is on the captured segment, with the
+//! address it says it has. Captures under the corpus's `pcap/`, read with tshark 4.0.17
+//! (`arp.src.hw_mac`, `arp.src.proto_ipv4`, `eth.src`, `vlan.id`): Chris Sanders'
+//! `sanders/arp_resolution.pcapng` (00:16:ce:6e:8b:24 at 192.168.0.114 asks for 192.168.0.1;
+//! 00:13:46:0b:22:ba answers), `sanders/arp_gratuitous.pcapng` (00:03:47:b7:f2:f5 announces
+//! 24.6.125.19), and suricata-verify's `arp/detect-arp-01` (98:90:96:a0:44:ea at 192.168.169.4) and
+//! `arp/detect-arp-03-vlan` (QinQ-tagged requests whose ARP sender, 18:60:24:8d:97:ba at 10.204.1.5,
+//! is not the frame's source, 00:01:02:03:04:05).
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use synth::pcapw::{Format, PcapWriter};
+use synth::wire::{self, Ip, L2L3, Transport};
+
+fn analyze(path: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(["analyze", "--format", "json", "--no-progress"])
+        .arg(path)
+        .output()
+        .expect("run medsentry");
+    assert!(
+        out.status.success(),
+        "medsentry analyze {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("report is JSON")
+}
+
+/// Each device as (MAC, addresses).
+fn devices(report: &Value) -> Vec<(String, Vec<String>)> {
+    let mut all: Vec<(String, Vec<String>)> = report["devices"]
+        .as_array()
+        .expect("devices[]")
+        .iter()
+        .map(|d| {
+            let ips = d["ips"].as_array().expect("ips[]");
+            (
+                d["mac"].as_str().unwrap_or("").to_string(),
+                ips.iter()
+                    .map(|i| i.as_str().expect("ip").to_string())
+                    .collect(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// Devices as the tests write them: each MAC with its addresses.
+type Want<'a> = &'a [(&'a str, &'a [&'a str])];
+
+fn owned(list: Want<'_>) -> Vec<(String, Vec<String>)> {
+    let mut v: Vec<(String, Vec<String>)> = list
+        .iter()
+        .map(|(m, ips)| (m.to_string(), ips.iter().map(|s| s.to_string()).collect()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn arp_senders_in_real_captures_are_devices() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let cases: [(&str, Want<'_>); 4] = [
+        (
+            "sanders/arp_resolution.pcapng",
+            &[
+                ("00:13:46:0b:22:ba", &["192.168.0.1"]),
+                ("00:16:ce:6e:8b:24", &["192.168.0.114"]),
+            ],
+        ),
+        // A public address, but announced on the segment by its own MAC: a device of ours.
+        (
+            "sanders/arp_gratuitous.pcapng",
+            &[("00:03:47:b7:f2:f5", &["24.6.125.19"])],
+        ),
+        (
+            "suricata-verify/arp/detect-arp-01/input.pcap",
+            &[("98:90:96:a0:44:ea", &["192.168.169.4"])],
+        ),
+        // tshark decodes the claim as 18:60:24:8d:97:ba at 10.204.1.5, but every frame comes from
+        // 00:01:02:03:04:05: the frame's sender is on the segment, the claim is not taken at its
+        // word (it is what a spoofer sends), and 18:60:24:8d:97:ba is not a device.
+        (
+            "suricata-verify/arp/detect-arp-03-vlan/input.pcap",
+            &[("00:01:02:03:04:05", &[])],
+        ),
+    ];
+    for (rel, want) in cases {
+        let path = corpus.join("pcap").join(rel);
+        assert!(path.is_file(), "{} is missing", path.display());
+        assert_eq!(devices(&analyze(&path)), owned(want), "{rel}");
+    }
+    // A registered prefix gives the MAC's vendor as evidence (IEEE: 98:90:96 is Dell).
+    let report = analyze(&corpus.join("pcap/suricata-verify/arp/detect-arp-01/input.pcap"));
+    assert_eq!(report["devices"][0]["vendor"], "Dell");
+}
+
+const PUMP: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x01];
+const MONITOR: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x02];
+const SERVER: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x03];
+const NEWCOMER: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x04];
+const SPOOFER: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x05];
+const BROADCAST: [u8; 6] = [0xff; 6];
+
+/// An Ethernet frame carrying ARP: `op`, sender MAC and address, target MAC and address, from
+/// `src` (the frame's source), with `hw` as the hardware type (1 is Ethernet).
+#[allow(clippy::too_many_arguments)]
+fn arp(
+    out: &mut Vec<u8>,
+    src: [u8; 6],
+    op: u16,
+    hw: u16,
+    smac: [u8; 6],
+    sip: [u8; 4],
+    tmac: [u8; 6],
+    tip: [u8; 4],
+) {
+    out.extend_from_slice(&BROADCAST);
+    out.extend_from_slice(&src);
+    out.extend_from_slice(&[0x08, 0x06]);
+    out.extend_from_slice(&hw.to_be_bytes());
+    out.extend_from_slice(&[0x08, 0x00, 6, 4]);
+    out.extend_from_slice(&op.to_be_bytes());
+    out.extend_from_slice(&smac);
+    out.extend_from_slice(&sip);
+    out.extend_from_slice(&tmac);
+    out.extend_from_slice(&tip);
+    out.extend_from_slice(&[0; 18]);
+}
+
+#[test]
+fn a_device_that_only_answers_arp_is_in_the_inventory() {
+    let dir = testkit::Scratch::new("arp-only");
+    let path = dir.path("arp.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), Format::Pcap).unwrap();
+    let mut t = 1_700_000_000_000_000i64;
+    let mut put = |w: &mut PcapWriter<std::fs::File>, build: &dyn Fn(&mut Vec<u8>)| {
+        build(w.begin());
+        t += 1000;
+        w.end(t, None).unwrap();
+    };
+    // The monitor asks for the pump; the pump answers, and never sends anything else.
+    put(&mut w, &|b| {
+        arp(
+            b,
+            MONITOR,
+            1,
+            1,
+            MONITOR,
+            [10, 1, 0, 2],
+            [0; 6],
+            [10, 1, 0, 1],
+        )
+    });
+    put(&mut w, &|b| {
+        arp(b, PUMP, 2, 1, PUMP, [10, 1, 0, 1], MONITOR, [10, 1, 0, 2])
+    });
+    // The monitor also talks to the server over UDP: one device, from both kinds of frame.
+    let monitor = L2L3 {
+        mac: MONITOR,
+        ip: Ip::V4([10, 1, 0, 2]),
+        vlan: None,
+    };
+    let udp = Transport::Udp {
+        sport: 40000,
+        dport: 9999,
+    };
+    put(&mut w, &|b| {
+        wire::frame(
+            b,
+            &monitor,
+            SERVER,
+            Ip::V4([10, 1, 0, 3]),
+            1,
+            64,
+            &udp,
+            b"x",
+        );
+    });
+    // A newcomer probes for its address before taking it (RFC 5227): its MAC, no address yet.
+    put(&mut w, &|b| {
+        arp(b, NEWCOMER, 1, 1, NEWCOMER, [0; 4], [0; 6], [10, 1, 0, 9])
+    });
+    // A frame from the spoofer claims the server's address for another MAC: the spoofer is seen,
+    // the claim is not.
+    put(&mut w, &|b| {
+        arp(
+            b,
+            SPOOFER,
+            2,
+            1,
+            [0x00, 0x1f, 0x11, 0, 0, 0x66],
+            [10, 1, 0, 3],
+            MONITOR,
+            [10, 1, 0, 2],
+        )
+    });
+    // Not Ethernet/IPv4 ARP (hardware type 6, IEEE 802): no device from it.
+    put(&mut w, &|b| {
+        arp(
+            b,
+            [0x00, 0x1f, 0x11, 0, 0, 0x77],
+            1,
+            6,
+            [0x00, 0x1f, 0x11, 0, 0, 0x77],
+            [10, 1, 0, 7],
+            [0; 6],
+            [10, 1, 0, 1],
+        )
+    });
+    w.finish().unwrap();
+
+    let report = analyze(&path);
+    assert_eq!(
+        devices(&report),
+        owned(&[
+            ("00:1f:11:00:00:01", &["10.1.0.1"]),
+            ("00:1f:11:00:00:02", &["10.1.0.2"]),
+            // The server never sends, but the monitor's frames are addressed to its MAC.
+            ("00:1f:11:00:00:03", &["10.1.0.3"]),
+            ("00:1f:11:00:00:04", &[]),
+            ("00:1f:11:00:00:05", &[]),
+        ])
+    );
+    // Every frame is counted; the ARP ones among the non-IP.
+    assert_eq!(report["summary"]["packets"], 6, "{}", report["summary"]);
+    let pump = &report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["mac"] == "00:1f:11:00:00:01")
+        .unwrap();
+    // Its times are the ARP reply's.
+    assert_eq!(pump["first_seen"], pump["last_seen"]);
+    assert_eq!(pump["first_seen"], "2023-11-14T22:13:20.002000Z");
+    // --no-inventory: no devices, ARP or not.
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args([
+            "analyze",
+            "--format",
+            "json",
+            "--no-progress",
+            "--no-inventory",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let bare: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(bare["devices"], Value::Array(vec![]));
+}
