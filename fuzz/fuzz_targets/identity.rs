@@ -1,6 +1,7 @@
-//! Arbitrary bytes through every identity parser: as a DHCP, DHCPv6, DNS/mDNS, SNMP and EtherNet/IP
-//! datagram, as both directions of a TLS stream fed in chunks (split where the first byte says), with
-//! a gap, and through the flow sessions that turn SNMP, EtherNet/IP and DHCPv6 into evidence.
+//! Arbitrary bytes through every identity parser: as a DHCP, DHCPv6, DNS/mDNS, SNMP, EtherNet/IP and
+//! NetBIOS (name service, datagram service) datagram, as both directions of a TLS stream fed in chunks (split where the first byte says), with
+//! a gap, and through the flow sessions that turn SNMP, EtherNet/IP, DHCPv6, NetBIOS and LLMNR into
+//! evidence.
 
 #![no_main]
 
@@ -12,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use protocols::detect::PortMap;
 use protocols::session::{EventSink, FlowSession, Hl7Record, SharedSink};
 use protocols::tls_hello::HelloReader;
-use protocols::{dhcp, dns, enip, snmp};
+use protocols::{dhcp, dns, enip, netbios, snmp};
 
 struct Discard;
 
@@ -30,6 +31,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(m) = dns::parse_dns(data) {
         let _ = dns::services(&m);
     }
+    let _ = (
+        netbios::parse_name_service(data),
+        netbios::parse_datagram(data),
+    );
     if let Ok(m) = snmp::parse_snmp(data) {
         let _ = snmp::system_info(&m);
     }
@@ -71,6 +76,9 @@ fuzz_target!(|data: &[u8]| {
         (false, 161),
         (false, 44818),
         (false, 547),
+        (false, 137),
+        (false, 138),
+        (false, 5355),
         (false, 50000),
         (true, 44818),
     ] {

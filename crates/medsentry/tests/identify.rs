@@ -8,7 +8,10 @@
 //! frames 2-16 from 97.0.115.163 and 130.70.149.185; v3 and traps), Chris Sanders'
 //! `sanders/dhcp6_outlease_acquisition.pcapng` (Solicit, Advertise, Request, Reply giving
 //! 2001:db8:1:2::1002; tshark `dhcpv6.iaaddr.ip`) and `suricata-verify/smb2-ntlmssp-negotiateflags/`
-//! (Windows Solicits with FQDN and vendor class; one DUID-LLT names a MAC that never appears).
+//! (Windows Solicits with FQDN and vendor class; one DUID-LLT names a MAC that never appears), and
+//! nDPI's `ndpi/netbios.pcap` (NetBIOS name queries, answers and node status responses, and two
+//! browser host announcements; read with tshark 4.0.17: `nbns.name`, `nbns.addr`,
+//! `browser.server`, `browser.os_major`, `browser.os_minor`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -326,5 +329,59 @@ fn windows_dhcpv6_names_hosts_and_a_stale_duid_makes_no_device() {
         let d = device_at(&report, ip);
         assert_eq!(d["hostname"], name);
         assert!(has_evidence(d, "dhcp6.fqdn", name), "{d}");
+    }
+}
+
+#[test]
+fn netbios_names_and_browser_announcements_identify_windows_hosts() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let (report, _) = analyze(&capture(&corpus, "ndpi/netbios.pcap"));
+    // Frames 20 and 113: host announcements from 10.0.5.9 "NVR9" and 10.0.5.93 "BOWIE", OS 6.1,
+    // server type "Workstation, Server, SQL Server, NT Workstation, Potential Browser" (no NT server
+    // bit: a workstation edition).
+    for (ip, name) in [("10.0.5.9", "NVR9"), ("10.0.5.93", "BOWIE")] {
+        let d = device_at(&report, ip);
+        check_decided(d, "hostname", name, "netbios.name", name);
+        check_decided(
+            d,
+            "software",
+            "Windows 7 or Server 2008 R2",
+            "netbios.os_version",
+            "6.1",
+        );
+        check_decided(
+            d,
+            "category",
+            "workstation",
+            "netbios.server_type",
+            "workstation",
+        );
+        assert!(
+            flows_with_app(&report, "netbios")
+                .iter()
+                .any(|f| f["client"]["ip"] == ip),
+            "{ip} sends on a netbios flow"
+        );
+    }
+    // Frame 55: a node status response from 10.0.4.24 lists GUNNAR<00>, VIGILANT_GROUP<00> (a
+    // group) and GUNNAR<20>; frame 69 answers a query for GUNNAR<00> with 10.0.4.24.
+    let gunnar = device_at(&report, "10.0.4.24");
+    check_decided(gunnar, "hostname", "GUNNAR", "netbios.name", "GUNNAR");
+    assert!(has_evidence(gunnar, "netbios.workgroup", "VIGILANT_GROUP"));
+    assert!(!has_evidence(gunnar, "netbios.name", "VIGILANT_GROUP"));
+    // Frame 107: 10.0.5.1 answers for GURU<00>, its own name.
+    check_decided(
+        device_at(&report, "10.0.5.1"),
+        "hostname",
+        "GURU",
+        "netbios.name",
+        "GURU",
+    );
+    // The hosts that only ask (10.0.4.131 for XSTREAM_HY, 10.0.5.233 for OZI<1c>) are not named
+    // by what they ask for.
+    for ip in ["10.0.4.131", "10.0.5.233"] {
+        assert!(device_at(&report, ip)["hostname"].is_null(), "{ip}");
     }
 }

@@ -22,11 +22,16 @@ pub enum App {
     Snmp,
     /// EtherNet/IP (CIP over TCP and UDP 44818): PLCs and other industrial controllers.
     Enip,
+    /// NetBIOS name and datagram services (UDP 137, 138): Windows and Samba names, browser
+    /// announcements.
+    Netbios,
+    /// Link-Local Multicast Name Resolution (UDP 5355): Windows hosts answering for their own names.
+    Llmnr,
 }
 
 impl App {
     /// The report's name for it (DESIGN.md: "hl7"|"dicom"|"http"|"tls"|"dns"|"dhcp"|"telnet"|"ftp"|"unknown",
-    /// and "ntp", "mdns", "ssh", "snmp", "enip" beyond it).
+    /// and "ntp", "mdns", "ssh", "snmp", "enip", "netbios", "llmnr" beyond it).
     pub fn as_str(self) -> &'static str {
         match self {
             App::Unknown => "unknown",
@@ -43,6 +48,8 @@ impl App {
             App::Ssh => "ssh",
             App::Snmp => "snmp",
             App::Enip => "enip",
+            App::Netbios => "netbios",
+            App::Llmnr => "llmnr",
         }
     }
 }
@@ -113,6 +120,8 @@ impl PortMap {
             // Agents listen on 161, notification receivers on 162.
             161 | 162 => App::Snmp,
             5353 => App::Mdns,
+            crate::netbios::NS_PORT | crate::netbios::DGM_PORT => App::Netbios,
+            5355 => App::Llmnr,
             crate::enip::PORT => App::Enip,
             _ => App::Unknown,
         }

@@ -369,8 +369,15 @@ impl FlowResults {
         );
     }
 
-    fn dns(&mut self, ts: Timestamp, dir: Direction, m: &crate::dns::DnsMessage, mdns: bool) {
+    /// DNS, mDNS or LLMNR (`app`): answers name addresses; mDNS also announces services, and a DNS
+    /// query says what its sender looks for (an LLMNR query, for a name on the local network, is
+    /// left out: a mistyped share name says nothing of the sender).
+    fn dns(&mut self, ts: Timestamp, dir: Direction, m: &crate::dns::DnsMessage, app: App) {
         use crate::dns::RData;
+        let mdns = app == App::Mdns;
+        if !m.response && app == App::Llmnr {
+            return;
+        }
         if !m.response {
             for (name, _) in m.questions.iter().take(4) {
                 self.fact(ts, About::Sender(dir), "dns.query", name);
@@ -387,7 +394,11 @@ impl FlowResults {
             self.fact(
                 ts,
                 About::Ip(addr),
-                if mdns { "mdns.host" } else { "dns.name" },
+                match app {
+                    App::Mdns => "mdns.host",
+                    App::Llmnr => "llmnr.name",
+                    _ => "dns.name",
+                },
                 name,
             );
         }
@@ -407,6 +418,52 @@ impl FlowResults {
                     self.fact(ts, About::Sender(dir), field, v);
                 }
             }
+        }
+    }
+
+    /// NetBIOS: the name service (UDP 137) names the sender (registrations, node status) or the
+    /// addresses holding a name (query responses); the datagram service (138) names its sender and
+    /// carries browser announcements (the Windows version, workstation or server, the comment).
+    fn netbios(&mut self, ts: Timestamp, dir: Direction, port: u16, bytes: &[u8]) {
+        use crate::netbios;
+        let name_fact = |n: &netbios::Name| {
+            if n.is_host_name() {
+                Some("netbios.name")
+            } else if n.is_workgroup() {
+                Some("netbios.workgroup")
+            } else {
+                None
+            }
+        };
+        if port == netbios::NS_PORT {
+            let Some(ns) = netbios::parse_name_service(bytes) else {
+                return;
+            };
+            for n in &ns.own {
+                if let Some(field) = name_fact(n) {
+                    self.fact(ts, About::Sender(dir), field, &n.name);
+                }
+            }
+            for (n, ip) in &ns.held {
+                if n.is_host_name() {
+                    self.fact(ts, About::Ip((*ip).into()), "netbios.name", &n.name);
+                }
+            }
+            return;
+        }
+        let Some(d) = netbios::parse_datagram(bytes) else {
+            return;
+        };
+        if let Some(n) = d.source.as_ref().filter(|n| n.is_host_name()) {
+            self.fact(ts, About::Sender(dir), "netbios.name", &n.name);
+        }
+        if let Some(a) = &d.announcement {
+            let sender = About::Sender(dir);
+            self.fact(ts, sender.clone(), "netbios.name", &a.server);
+            let version = format!("{}.{}", a.os_major, a.os_minor);
+            self.fact(ts, sender.clone(), "netbios.os_version", &version);
+            self.fact(ts, sender.clone(), "netbios.server_type", a.kind());
+            self.fact(ts, sender, "netbios.comment", &a.comment);
         }
     }
 }
@@ -885,11 +942,12 @@ impl StreamConsumer for FlowSession {
                     self.results.enip(ts, dir, &msg);
                 }
             }
-            App::Dns | App::Mdns => {
+            App::Dns | App::Mdns | App::Llmnr => {
                 if let Some(m) = crate::dns::parse_dns(bytes) {
-                    self.results.dns(ts, dir, &m, self.app == App::Mdns);
+                    self.results.dns(ts, dir, &m, self.app);
                 }
             }
+            App::Netbios => self.results.netbios(ts, dir, self.server_port, bytes),
             _ => {}
         }
         if let Some(ends) = self.ends {

@@ -1,6 +1,6 @@
-//! SNMP, EtherNet/IP and DHCPv6 through `FlowSession`, the way `analyze` meets them: which flows they
-//! are found on, what identity evidence each gives and about whom, the DHCPv6 leases, and what SNMP
-//! leaves for the findings (a community's length, never its value). Messages are built by hand,
+//! SNMP, EtherNet/IP, DHCPv6, LLMNR and NetBIOS through `FlowSession`, the way `analyze` meets them:
+//! which flows they are found on, what identity evidence each gives and about whom, the DHCPv6
+//! leases, and what SNMP leaves for the findings (a community's length, never its value). Messages are built by hand,
 //! field by field after the RFCs and the CIP specification; the real captures go through the binary
 //! in `crates/medsentry/tests/identify.rs`.
 
@@ -641,4 +641,104 @@ PID|1||100001^^^HOSP^MR||DOE^JANE||19650312|F\r\x1c\r";
         let expected: &[&str] = if asked { &["100001"] } else { &[] };
         assert_eq!(hl7.patient_ids, expected, "asked: {asked}");
     }
+}
+
+// ---- LLMNR and NetBIOS ----
+
+/// A DNS-format message: header, then `body` (questions and answers as given).
+fn dns_message(flags: u16, counts: [u16; 4], body: &[u8]) -> Vec<u8> {
+    let mut m = vec![0x5a, 0x5a];
+    m.extend_from_slice(&flags.to_be_bytes());
+    for c in counts {
+        m.extend_from_slice(&c.to_be_bytes());
+    }
+    m.extend_from_slice(body);
+    m
+}
+
+#[test]
+fn llmnr_answers_name_the_responder_and_queries_say_nothing() {
+    // "us-cart-2" A? from the client, answered by the server with its own address (RFC 4795).
+    let name = b"\x09us-cart-2\x00";
+    let mut question = name.to_vec();
+    question.extend_from_slice(&[0, 1, 0, 1]);
+    let mut answer = question.clone();
+    answer.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 30, 0, 4, 10, 20, 0, 9]);
+    let (mut s, _) = session(false, 5355);
+    s.datagram(
+        Direction::ToServer,
+        T,
+        &dns_message(0, [1, 0, 0, 0], &question),
+    );
+    s.datagram(
+        Direction::ToClient,
+        T,
+        &dns_message(0x8000, [1, 1, 0, 0], &answer),
+    );
+    s.close(T, EndReason::EndOfCapture);
+    assert_eq!(s.app, App::Llmnr);
+    assert_eq!(
+        kept(&s),
+        vec![(About::Ip(ip(SERVER)), "llmnr.name", "us-cart-2".to_string())]
+    );
+}
+
+/// `name` with `suffix`, first-level encoded (RFC 1001 14.1), with an empty scope.
+fn netbios_name(name: &str, suffix: u8) -> Vec<u8> {
+    let mut raw = [b' '; 16];
+    raw[..name.len()].copy_from_slice(name.as_bytes());
+    raw[15] = suffix;
+    let mut out = vec![32];
+    for c in raw {
+        out.extend_from_slice(&[b'A' + (c >> 4), b'A' + (c & 0x0f)]);
+    }
+    out.push(0);
+    out
+}
+
+#[test]
+fn netbios_registrations_and_query_responses_name_their_hosts() {
+    let (mut s, _) = session(false, 137);
+    // The client registers its workstation name and its workgroup (broadcast, RFC 1002 4.2.2).
+    for (name, group) in [("ECHO-CART", 0u16), ("CARDIOLOGY", 0x8000)] {
+        let mut body = netbios_name(name, 0x00);
+        body.extend_from_slice(&[0, 0x20, 0, 1, 0xc0, 12, 0, 0x20, 0, 1, 0, 0, 0, 0, 0, 6]);
+        body.extend_from_slice(&group.to_be_bytes());
+        body.extend_from_slice(&[10, 20, 0, 5]);
+        s.datagram(
+            Direction::ToServer,
+            T,
+            &dns_message(0x2910, [1, 0, 0, 1], &body),
+        );
+    }
+    // The server answers a query for "PACS01<20>": held by 10.20.0.40, another host.
+    let mut body = netbios_name("PACS01", 0x20);
+    body.extend_from_slice(&[0, 0x20, 0, 1, 0, 0, 0, 0, 0, 6, 0, 0, 10, 20, 0, 40]);
+    s.datagram(
+        Direction::ToClient,
+        T,
+        &dns_message(0x8500, [0, 1, 0, 0], &body),
+    );
+    s.close(T, EndReason::EndOfCapture);
+    assert_eq!(s.app, App::Netbios);
+    assert_eq!(
+        kept(&s),
+        vec![
+            (
+                About::Sender(Direction::ToServer),
+                "netbios.name",
+                "ECHO-CART".to_string()
+            ),
+            (
+                About::Sender(Direction::ToServer),
+                "netbios.workgroup",
+                "CARDIOLOGY".to_string()
+            ),
+            (
+                About::Ip(ip("10.20.0.40")),
+                "netbios.name",
+                "PACS01".to_string()
+            ),
+        ]
+    );
 }
