@@ -1,7 +1,7 @@
-//! Arbitrary bytes through every identity parser: as a DHCP, DHCPv6, DNS/mDNS, SNMP, EtherNet/IP and
-//! NetBIOS (name service, datagram service) datagram, as both directions of a TLS stream fed in chunks (split where the first byte says), with
-//! a gap, and through the flow sessions that turn SNMP, EtherNet/IP, DHCPv6, NetBIOS and LLMNR into
-//! evidence.
+//! Arbitrary bytes through every identity parser: as a DHCP, DHCPv6, DNS/mDNS, SNMP, EtherNet/IP,
+//! NetBIOS (name service, datagram service) and SSDP datagram, as both directions of a TLS stream fed in chunks (split where the first byte says), with
+//! a gap, and through the flow sessions that turn SNMP, EtherNet/IP, DHCPv6, NetBIOS, LLMNR and
+//! SSDP into evidence.
 
 #![no_main]
 
@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use protocols::detect::PortMap;
 use protocols::session::{EventSink, FlowSession, Hl7Record, SharedSink};
 use protocols::tls_hello::HelloReader;
-use protocols::{dhcp, dns, enip, netbios, snmp};
+use protocols::{dhcp, dns, enip, netbios, snmp, ssdp};
 
 struct Discard;
 
@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = (
         netbios::parse_name_service(data),
         netbios::parse_datagram(data),
+        ssdp::parse(data).map(|m| m.device_type().map(str::len)),
     );
     if let Ok(m) = snmp::parse_snmp(data) {
         let _ = snmp::system_info(&m);
@@ -79,6 +80,7 @@ fuzz_target!(|data: &[u8]| {
         (false, 137),
         (false, 138),
         (false, 5355),
+        (false, 1900),
         (false, 50000),
         (true, 44818),
     ] {

@@ -11,7 +11,9 @@
 //! (Windows Solicits with FQDN and vendor class; one DUID-LLT names a MAC that never appears), and
 //! nDPI's `ndpi/netbios.pcap` (NetBIOS name queries, answers and node status responses, and two
 //! browser host announcements; read with tshark 4.0.17: `nbns.name`, `nbns.addr`,
-//! `browser.server`, `browser.os_major`, `browser.os_minor`).
+//! `browser.server`, `browser.os_major`, `browser.os_minor`), and nDPI's `ndpi/ssdp-m-search-ua.pcap`
+//! (four UPnP searches from 192.168.242.50 with `USER-AGENT: Google Chrome/99.0.4844.74 Mac OS X`,
+//! tshark `http.user_agent`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -384,4 +386,19 @@ fn netbios_names_and_browser_announcements_identify_windows_hosts() {
     for ip in ["10.0.4.131", "10.0.5.233"] {
         assert!(device_at(&report, ip)["hostname"].is_null(), "{ip}");
     }
+}
+
+#[test]
+fn an_ssdp_search_says_what_the_searcher_runs() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let (report, _) = analyze(&capture(&corpus, "ndpi/ssdp-m-search-ua.pcap"));
+    assert_eq!(flows_with_app(&report, "ssdp").len(), 1);
+    let d = device_at(&report, "192.168.242.50");
+    let ua = "Google Chrome/99.0.4844.74 Mac OS X";
+    check_decided(d, "software", "macOS", "ssdp.user_agent", ua);
+    check_decided(d, "category", "workstation", "ssdp.user_agent", ua);
+    // The multicast group searched is no device.
+    assert_eq!(devices(&report).len(), 1);
 }

@@ -27,11 +27,13 @@ pub enum App {
     Netbios,
     /// Link-Local Multicast Name Resolution (UDP 5355): Windows hosts answering for their own names.
     Llmnr,
+    /// UPnP discovery (UDP 1900).
+    Ssdp,
 }
 
 impl App {
     /// The report's name for it (DESIGN.md: "hl7"|"dicom"|"http"|"tls"|"dns"|"dhcp"|"telnet"|"ftp"|"unknown",
-    /// and "ntp", "mdns", "ssh", "snmp", "enip", "netbios", "llmnr" beyond it).
+    /// and "ntp", "mdns", "ssh", "snmp", "enip", "netbios", "llmnr", "ssdp" beyond it).
     pub fn as_str(self) -> &'static str {
         match self {
             App::Unknown => "unknown",
@@ -50,6 +52,7 @@ impl App {
             App::Enip => "enip",
             App::Netbios => "netbios",
             App::Llmnr => "llmnr",
+            App::Ssdp => "ssdp",
         }
     }
 }
@@ -122,6 +125,7 @@ impl PortMap {
             5353 => App::Mdns,
             crate::netbios::NS_PORT | crate::netbios::DGM_PORT => App::Netbios,
             5355 => App::Llmnr,
+            crate::ssdp::PORT => App::Ssdp,
             crate::enip::PORT => App::Enip,
             _ => App::Unknown,
         }

@@ -421,6 +421,24 @@ impl FlowResults {
         }
     }
 
+    /// SSDP: an announcement or a search response names the sender's OS and UPnP stack and the
+    /// device type it implements; a search, what the searcher is (when it says).
+    fn ssdp(&mut self, ts: Timestamp, dir: Direction, m: &crate::ssdp::Message<'_>) {
+        let sender = About::Sender(dir);
+        if m.kind == crate::ssdp::Kind::Search {
+            if let Some(ua) = m.user_agent {
+                self.fact(ts, sender, "ssdp.user_agent", ua);
+            }
+            return;
+        }
+        if let Some(server) = m.server {
+            self.fact(ts, sender.clone(), "ssdp.server", server);
+        }
+        if let Some(t) = m.device_type() {
+            self.fact(ts, sender, "ssdp.device_type", t);
+        }
+    }
+
     /// NetBIOS: the name service (UDP 137) names the sender (registrations, node status) or the
     /// addresses holding a name (query responses); the datagram service (138) names its sender and
     /// carries browser announcements (the Windows version, workstation or server, the comment).
@@ -948,6 +966,11 @@ impl StreamConsumer for FlowSession {
                 }
             }
             App::Netbios => self.results.netbios(ts, dir, self.server_port, bytes),
+            App::Ssdp => {
+                if let Some(m) = crate::ssdp::parse(bytes) {
+                    self.results.ssdp(ts, dir, &m);
+                }
+            }
             _ => {}
         }
         if let Some(ends) = self.ends {

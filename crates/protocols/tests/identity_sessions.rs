@@ -1,4 +1,4 @@
-//! SNMP, EtherNet/IP, DHCPv6, LLMNR and NetBIOS through `FlowSession`, the way `analyze` meets them:
+//! SNMP, EtherNet/IP, DHCPv6, LLMNR, NetBIOS and SSDP through `FlowSession`, the way `analyze` meets them:
 //! which flows they are found on, what identity evidence each gives and about whom, the DHCPv6
 //! leases, and what SNMP leaves for the findings (a community's length, never its value). Messages are built by hand,
 //! field by field after the RFCs and the CIP specification; the real captures go through the binary
@@ -738,6 +738,39 @@ fn netbios_registrations_and_query_responses_name_their_hosts() {
                 About::Ip(ip("10.20.0.40")),
                 "netbios.name",
                 "PACS01".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn ssdp_announcements_name_the_device_and_its_type() {
+    let (mut s, _) = session(false, 1900);
+    let notify = b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n\
+        NT: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nNTS: ssdp:alive\r\n\
+        SERVER: Linux/3.10 UPnP/1.0 MiniUPnPd/2.1\r\n\r\n";
+    s.datagram(Direction::ToServer, T, notify);
+    // A search from the same end names only what it looks for: nothing about it.
+    s.datagram(
+        Direction::ToServer,
+        T,
+        b"M-SEARCH * HTTP/1.1\r\nST: ssdp:all\r\nMAN: \"ssdp:discover\"\r\n\r\n",
+    );
+    s.close(T, EndReason::EndOfCapture);
+    assert_eq!(s.app, App::Ssdp);
+    let sender = About::Sender(Direction::ToServer);
+    assert_eq!(
+        kept(&s),
+        vec![
+            (
+                sender.clone(),
+                "ssdp.server",
+                "Linux/3.10 UPnP/1.0 MiniUPnPd/2.1".to_string()
+            ),
+            (
+                sender,
+                "ssdp.device_type",
+                "urn:schemas-upnp-org:device:InternetGatewayDevice:1".to_string()
             ),
         ]
     );
