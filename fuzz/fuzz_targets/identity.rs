@@ -1,7 +1,8 @@
 //! Arbitrary bytes through every identity parser: as a DHCP, DHCPv6, DNS/mDNS, SNMP, EtherNet/IP,
-//! NetBIOS (name service, datagram service) and SSDP datagram, as both directions of a TLS stream fed in chunks (split where the first byte says), with
-//! a gap, and through the flow sessions that turn SNMP, EtherNet/IP, DHCPv6, NetBIOS, LLMNR and
-//! SSDP into evidence.
+//! NetBIOS (name service, datagram service) and SSDP datagram, as an LLDP data unit, as both
+//! directions of a TLS stream fed in chunks (split where the first byte says), with a gap, and
+//! through the flow sessions that turn SNMP, EtherNet/IP, DHCPv6, NetBIOS, LLMNR and SSDP into
+//! evidence.
 
 #![no_main]
 
@@ -13,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use protocols::detect::PortMap;
 use protocols::session::{EventSink, FlowSession, Hl7Record, SharedSink};
 use protocols::tls_hello::HelloReader;
-use protocols::{dhcp, dns, enip, netbios, snmp, ssdp};
+use protocols::{dhcp, dns, enip, lldp, netbios, snmp, ssdp};
 
 struct Discard;
 
@@ -35,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
         netbios::parse_name_service(data),
         netbios::parse_datagram(data),
         ssdp::parse(data).map(|m| m.device_type().map(str::len)),
+        lldp::parse(data).map(|l| l.facts()),
     );
     if let Ok(m) = snmp::parse_snmp(data) {
         let _ = snmp::system_info(&m);

@@ -182,9 +182,26 @@ impl ArpPacket {
     }
 }
 
+/// A link-layer protocol data unit that is not a flow but that a handler may read: the data after
+/// the ether type, with the frame's VLAN tags and source MAC. Only for [`PDU_ETHER_TYPES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkPdu<'a> {
+    pub ether_type: u16,
+    pub vlan: [u16; 2],
+    pub src: Option<[u8; 6]>,
+    pub data: &'a [u8],
+}
+
+/// LLDP (IEEE 802.1AB): what switches, phones and devices say of themselves to their neighbours.
+pub const ETHERTYPE_LLDP: u16 = 0x88cc;
+/// Ether types decoded as [`Decoded::Pdu`]; every other non-IP frame is only counted.
+pub const PDU_ETHER_TYPES: [u16; 1] = [ETHERTYPE_LLDP];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decoded<'a> {
     Ip(IpPacket<'a>),
+    /// A link-layer data unit of one of [`PDU_ETHER_TYPES`].
+    Pdu(LinkPdu<'a>),
     /// An Ethernet/IPv4 ARP packet; other ARP packets are [`Decoded::NonIp`].
     Arp(ArpPacket),
     /// ARP, LLDP, etc: not an error. For Ethernet 802.3 frames this is the length field
@@ -277,6 +294,7 @@ enum Net {
 enum Link<'a> {
     Ip(Net, &'a [u8]),
     Arp(&'a [u8]),
+    Pdu(u16, &'a [u8]),
     NonIp(u16),
     Unsupported,
 }
@@ -300,6 +318,14 @@ pub fn decode(link: LinkType, frame: &[u8], orig_len: u32) -> Result<Decoded<'_>
                     ether_type: ETHERTYPE_ARP,
                 },
             });
+        }
+        Link::Pdu(ether_type, data) => {
+            return Ok(Decoded::Pdu(LinkPdu {
+                ether_type,
+                vlan,
+                src: link_addrs(link, frame).map(|a| a.src),
+                data,
+            }));
         }
         Link::Unsupported => return Ok(Decoded::UnsupportedLink),
     };
@@ -413,6 +439,7 @@ fn ether_dispatch<'a>(
         ETHERTYPE_PPPOE_SESSION => pppoe_session(rest)?,
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest)?,
         ETHERTYPE_ARP => Link::Arp(rest),
+        t if PDU_ETHER_TYPES.contains(&t) => Link::Pdu(t, rest),
         // Includes 802.3 length fields (<= 1500).
         other => Link::NonIp(other),
     })
@@ -1031,16 +1058,27 @@ mod tests {
     }
 
     #[test]
-    fn arp_lldp_and_8023_are_non_ip() {
+    fn lldp_is_a_pdu_and_other_ether_types_and_8023_are_non_ip() {
         let f = eth(0x0806, &[0; 28]);
         assert_eq!(
             decode(LinkType::ETHERNET, &f, 60),
             Ok(Decoded::NonIp { ether_type: 0x0806 })
         );
+        // LLDP is handed over as it is, with the frame's source MAC.
         let f = eth(0x88cc, &[0; 30]);
         assert_eq!(
             decode(LinkType::ETHERNET, &f, 0),
-            Ok(Decoded::NonIp { ether_type: 0x88cc })
+            Ok(Decoded::Pdu(LinkPdu {
+                ether_type: 0x88cc,
+                vlan: [0, 0],
+                src: Some(array::<6>(&MAC_HDR, 6).unwrap()),
+                data: &[0; 30],
+            }))
+        );
+        let f = eth(0x88b5, &[0; 30]); // local experimental
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f, 0),
+            Ok(Decoded::NonIp { ether_type: 0x88b5 })
         );
         let f = eth(38, &[0x42, 0x42, 0x03, 0, 0]); // 802.3 + LLC (STP)
         assert_eq!(

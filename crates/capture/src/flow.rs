@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::decode::{ArpPacket, LinkAddrs, TcpFlags, TcpSegment};
+use crate::decode::{ArpPacket, LinkAddrs, LinkPdu, TcpFlags, TcpSegment};
 use crate::reassembly::{
     BufferBudget, Direction, EndReason, HalfStream, ReassemblyConfig, ReassemblyStats,
     StreamConsumer,
@@ -229,6 +229,10 @@ pub trait FlowHandler {
     fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
         let _ = (ts, arp);
     }
+    /// A link-layer data unit (LLDP) at `ts`, in order with the rest. Ignored unless wanted.
+    fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
+        let _ = (ts, pdu);
+    }
 }
 
 /// A handler that keeps every finished flow with everything its consumer received: for tests and tools
@@ -238,6 +242,17 @@ pub struct CollectingHandler {
     pub flows: Vec<(FlowRecord, crate::reassembly::CollectingConsumer)>,
     /// Each ARP packet with its time and the number of flows finished before it.
     pub arps: Vec<(usize, Timestamp, ArpPacket)>,
+    /// Each link-layer data unit with its time and the number of flows finished before it.
+    pub pdus: Vec<(usize, Timestamp, OwnedPdu)>,
+}
+
+/// A [`LinkPdu`] with its data copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedPdu {
+    pub ether_type: u16,
+    pub vlan: [u16; 2],
+    pub src: Option<[u8; 6]>,
+    pub data: Vec<u8>,
 }
 
 impl FlowHandler for CollectingHandler {
@@ -253,6 +268,16 @@ impl FlowHandler for CollectingHandler {
 
     fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
         self.arps.push((self.flows.len(), ts, *arp));
+    }
+
+    fn pdu(&mut self, ts: Timestamp, p: &LinkPdu<'_>) {
+        let pdu = OwnedPdu {
+            ether_type: p.ether_type,
+            vlan: p.vlan,
+            src: p.src,
+            data: p.data.to_vec(),
+        };
+        self.pdus.push((self.flows.len(), ts, pdu));
     }
 }
 

@@ -1,6 +1,6 @@
 //! From raw frames to flows: decode, defragment, and feed the flow table, counting everything skipped.
 
-use crate::decode::{self, ArpPacket, Decoded, IpPacket, Transport};
+use crate::decode::{self, ArpPacket, Decoded, IpPacket, LinkPdu, Transport};
 use crate::defrag::{DefragConfig, DefragStats, Defragmenter};
 use crate::flow::{
     Endpoint, FlowConfig, FlowHandler, FlowTable, FlowTableStats, PROTO_TCP, PROTO_UDP,
@@ -65,7 +65,7 @@ pub struct PipelineStats {
     pub truncated: u64,
     /// Frames of a link type we do not decode.
     pub unsupported_link: u64,
-    /// ARP, LLDP and other non-IP frames.
+    /// ARP, LLDP and other non-IP frames (ARP and LLDP also go to the handler).
     pub non_ip: u64,
     /// Of those, Ethernet/IPv4 ARP packets (each handed to the handler).
     pub arp: u64,
@@ -126,6 +126,7 @@ impl<H: FlowHandler> Pipeline<H> {
         match decode::decode(pkt.link, pkt.data, pkt.orig_len) {
             Ok(Decoded::Ip(ip)) => self.ip(pkt, ip, 0),
             Ok(Decoded::Arp(arp)) => self.arp(pkt.ts, &arp),
+            Ok(Decoded::Pdu(pdu)) => self.pdu(pkt.ts, &pdu),
             Ok(Decoded::NonIp { .. }) => s.non_ip += 1,
             Ok(Decoded::UnsupportedLink) => s.unsupported_link += 1,
             Err(_) => s.decode_errors += 1,
@@ -137,6 +138,12 @@ impl<H: FlowHandler> Pipeline<H> {
         self.stats.non_ip += 1;
         self.stats.arp += 1;
         self.flows.handler().arp(ts, arp);
+    }
+
+    /// LLDP and the like are counted with the other non-IP frames, and handed to the handler.
+    fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
+        self.stats.non_ip += 1;
+        self.flows.handler().pdu(ts, pdu);
     }
 
     fn ip(&mut self, pkt: &RawPacket<'_>, ip: IpPacket<'_>, depth: usize) {
@@ -195,6 +202,12 @@ impl<H: FlowHandler> Pipeline<H> {
                         arp.vlan = ip.vlan;
                     }
                     self.arp(ts, &arp);
+                }
+                Ok(Decoded::Pdu(mut pdu)) => {
+                    if pdu.vlan == [0, 0] {
+                        pdu.vlan = ip.vlan;
+                    }
+                    self.pdu(ts, &pdu);
                 }
                 Ok(Decoded::NonIp { .. }) => self.stats.non_ip += 1,
                 Ok(Decoded::UnsupportedLink) => self.stats.unsupported_link += 1,

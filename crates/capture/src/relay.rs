@@ -4,7 +4,7 @@
 //! reassembly on one side; application parsing of the reassembled streams on the other. The calls
 //! across that line only go one way (nothing a handler or consumer does feeds back into the flow
 //! table), so they can be recorded on one thread and replayed on another. [`Relay`] is a handler that
-//! records every call (flow opened, stream bytes, gap, datagram, close, flow finished, ARP) into batches;
+//! records every call (flow opened, stream bytes, gap, datagram, close, flow finished, ARP, LLDP) into batches;
 //! [`Inbox::replay`] makes the same calls, in the same order, on the real handler. The result is
 //! exactly what the handler would have produced on the pipeline's thread, with two cores at work.
 //!
@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use crate::decode::ArpPacket;
+use crate::decode::{ArpPacket, LinkPdu};
 use crate::flow::{FlowHandler, FlowInfo, FlowRecord};
 use crate::reassembly::{Direction, EndReason, StreamConsumer};
 use crate::time::Timestamp;
@@ -95,6 +95,11 @@ enum Kind {
     Finish,
     /// The next of `Batch::arps` (no flow: the slot is unused).
     Arp,
+    /// The next of `Batch::pdus`, its data `Batch::bytes[start..end]` (no flow either).
+    Pdu {
+        start: usize,
+        end: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -112,6 +117,8 @@ struct Batch {
     opened: Vec<FlowInfo>,
     finished: Vec<FlowRecord>,
     arps: Vec<ArpPacket>,
+    /// Each link-layer data unit's ether type, VLANs and source MAC.
+    pdus: Vec<(u16, [u16; 2], Option<[u8; 6]>)>,
 }
 
 impl Batch {
@@ -121,6 +128,7 @@ impl Batch {
         self.opened.clear();
         self.finished.clear();
         self.arps.clear();
+        self.pdus.clear();
     }
 
     fn is_empty(&self) -> bool {
@@ -211,6 +219,13 @@ impl FlowHandler for Relay {
         out.batch.arps.push(*arp);
         out.push(0, Direction::ToServer, ts, Kind::Arp);
     }
+
+    fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
+        let mut out = self.out.borrow_mut();
+        out.batch.pdus.push((pdu.ether_type, pdu.vlan, pdu.src));
+        let (start, end) = out.bytes(pdu.data);
+        out.push(0, Direction::ToServer, ts, Kind::Pdu { start, end });
+    }
 }
 
 /// The consumer a [`Relay`] gives each flow: records its calls.
@@ -262,6 +277,7 @@ fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Opt
     let mut opened = batch.opened.iter();
     let mut finished = batch.finished.drain(..);
     let mut arps = batch.arps.iter();
+    let mut pdus = batch.pdus.iter();
     for op in &batch.ops {
         let slot = op.slot as usize;
         match op.kind {
@@ -284,6 +300,18 @@ fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Opt
                     handler.arp(op.ts, arp);
                 }
             }
+            Kind::Pdu { start, end } => {
+                if let Some(&(ether_type, vlan, src)) = pdus.next() {
+                    let data = &batch.bytes[start..end];
+                    let pdu = LinkPdu {
+                        ether_type,
+                        vlan,
+                        src,
+                        data,
+                    };
+                    handler.pdu(op.ts, &pdu);
+                }
+            }
             kind => {
                 let Some(Some(consumer)) = slots.get_mut(slot) else {
                     continue;
@@ -297,7 +325,7 @@ fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Opt
                         consumer.datagram(op.dir, op.ts, &batch.bytes[start..end])
                     }
                     Kind::Close { reason } => consumer.close(op.ts, reason),
-                    Kind::Open | Kind::Finish | Kind::Arp => {}
+                    Kind::Open | Kind::Finish | Kind::Arp | Kind::Pdu { .. } => {}
                 }
             }
         }
@@ -377,6 +405,16 @@ mod tests {
             if id % 100 == 0 {
                 handler.arp(Timestamp(id as i64), &arp(id));
             }
+            if id % 250 == 7 {
+                let data: Vec<u8> = (0..(id % 97) as u8).collect();
+                let pdu = LinkPdu {
+                    ether_type: 0x88cc,
+                    vlan: [id as u16 % 4, 0],
+                    src: Some([2, 0, 0, 0, 0, id as u8]),
+                    data: &data,
+                };
+                handler.pdu(Timestamp(id as i64), &pdu);
+            }
             if id % 3 == 0 {
                 let (i, mut c) = open.swap_remove(n / 2);
                 c.close(Timestamp(id as i64 + 1), EndReason::Rst);
@@ -429,6 +467,8 @@ mod tests {
         // ARP packets too, each between the same flows' calls.
         assert_eq!(direct.arps.len(), 30);
         assert_eq!(direct.arps, replayed.arps);
+        assert_eq!(direct.pdus.len(), 12);
+        assert_eq!(direct.pdus, replayed.pdus);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use capture::decode::ArpPacket;
+use capture::decode::{ArpPacket, LinkPdu};
 use capture::{Direction, FlowHandler, FlowInfo, FlowRecord, Timestamp};
 use detect::FlowView;
 use inventory::{Recorder, Subject};
@@ -307,6 +307,27 @@ impl FlowHandler for Collector {
             _ => (arp.sender_ip, arp.sender_mac),
         };
         events.inventory.saw(ts.0, ip.into(), Some(mac));
+    }
+
+    /// LLDP: what the sender says of itself (name, description, capabilities, LLDP-MED inventory),
+    /// as evidence about the frame's source MAC; the chassis id is evidence too, not the subject (a
+    /// switch's ports each send from their own MAC).
+    fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
+        let mut events = self.events.borrow_mut();
+        if !events.identify || pdu.ether_type != capture::decode::ETHERTYPE_LLDP {
+            return;
+        }
+        let (Some(src), Some(lldp)) = (pdu.src, protocols::lldp::parse(pdu.data)) else {
+            return;
+        };
+        events
+            .inventory
+            .saw(ts.0, std::net::Ipv4Addr::UNSPECIFIED.into(), Some(src));
+        for (field, value) in lldp.facts() {
+            events
+                .inventory
+                .observe(ts.0, Subject::Mac(src), field, &value);
+        }
     }
 }
 

@@ -1,0 +1,260 @@
+//! LLDP and LLDP-MED end to end: frames built here (field by field after IEEE 802.1AB and
+//! ANSI/TIA-1057; the corpus has no LLDP capture), read by the real binary through its JSON report,
+//! and by tshark as the reference for what the frames say.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use synth::pcapw::{Format, PcapWriter};
+use synth::wire::{self, Ip, L2L3, Transport};
+
+const MONITOR: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x02];
+const SWITCH_PORT: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x81];
+const SWITCH_BASE: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x80];
+const LLDP_MULTICAST: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e];
+const IOS: &str = "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE11";
+
+fn tlv(kind: u8, value: &[u8]) -> Vec<u8> {
+    let head = (u16::from(kind) << 9) | value.len() as u16;
+    let mut t = head.to_be_bytes().to_vec();
+    t.extend_from_slice(value);
+    t
+}
+
+/// An LLDP-MED inventory TLV (TIA OUI 00-12-BB).
+fn med(subtype: u8, value: &str) -> Vec<u8> {
+    let mut v = vec![0x00, 0x12, 0xbb, subtype];
+    v.extend_from_slice(value.as_bytes());
+    tlv(127, &v)
+}
+
+/// An Ethernet frame from `src` to the LLDP multicast address, optionally VLAN-tagged.
+fn lldp_frame(out: &mut Vec<u8>, src: [u8; 6], vlan: Option<u16>, tlvs: &[Vec<u8>]) {
+    out.extend_from_slice(&LLDP_MULTICAST);
+    out.extend_from_slice(&src);
+    if let Some(v) = vlan {
+        out.extend_from_slice(&[0x81, 0x00]);
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+    out.extend_from_slice(&[0x88, 0xcc]);
+    for t in tlvs {
+        out.extend_from_slice(t);
+    }
+    out.extend_from_slice(&tlv(0, &[]));
+}
+
+fn monitor_tlvs() -> Vec<Vec<u8>> {
+    let mut chassis = vec![4];
+    chassis.extend_from_slice(&MONITOR);
+    vec![
+        tlv(1, &chassis),
+        tlv(2, b"\x07eth0"),
+        tlv(3, &[0, 120]),
+        tlv(5, b"ICU-BED-07"),
+        tlv(6, b"VitalView 9 patient monitor"),
+        tlv(7, &[0, 0x80, 0, 0x80]),
+        tlv(8, &[5, 1, 10, 3, 0, 17, 2, 0, 0, 0, 1, 0]),
+        med(9, "Acme Medical"),
+        med(10, "VitalView 9"),
+        med(7, "L.01.02"),
+        med(8, "SN12345"),
+        med(11, "BME-004711"),
+    ]
+}
+
+fn switch_tlvs() -> Vec<Vec<u8>> {
+    let mut chassis = vec![4];
+    chassis.extend_from_slice(&SWITCH_BASE);
+    vec![
+        tlv(1, &chassis),
+        tlv(2, b"\x05Gi0/14"),
+        tlv(3, &[0, 120]),
+        tlv(5, b"icu-sw-3.hospital.example"),
+        tlv(6, IOS.as_bytes()),
+        tlv(7, &[0, 0x14, 0, 0x04]),
+    ]
+}
+
+fn write_capture(path: &Path) {
+    let mut w = PcapWriter::new(std::fs::File::create(path).unwrap(), Format::Pcap).unwrap();
+    let mut t = 1_700_000_000_000_000i64;
+    let mut put = |w: &mut PcapWriter<std::fs::File>, build: &dyn Fn(&mut Vec<u8>)| {
+        build(w.begin());
+        t += 30_000_000;
+        w.end(t, None).unwrap();
+    };
+    put(&mut w, &|b| lldp_frame(b, MONITOR, None, &monitor_tlvs()));
+    put(&mut w, &|b| {
+        lldp_frame(b, SWITCH_PORT, Some(20), &switch_tlvs())
+    });
+    // The monitor's own traffic: the same device by its MAC, now with its address.
+    let monitor = L2L3 {
+        mac: MONITOR,
+        ip: Ip::V4([10, 3, 0, 17]),
+        vlan: None,
+    };
+    let udp = Transport::Udp {
+        sport: 40000,
+        dport: 9999,
+    };
+    put(&mut w, &|b| {
+        wire::frame(
+            b,
+            &monitor,
+            SWITCH_PORT,
+            Ip::V4([10, 3, 0, 1]),
+            1,
+            64,
+            &udp,
+            b"x",
+        );
+    });
+    // Every 30 seconds again; then a frame cut after its chassis id, and one that is no LLDPDU.
+    put(&mut w, &|b| lldp_frame(b, MONITOR, None, &monitor_tlvs()));
+    put(&mut w, &|b| {
+        lldp_frame(b, [0x00, 0x1f, 0x11, 0, 0, 0x99], None, &switch_tlvs()[..1]);
+        b.truncate(b.len() - 2);
+    });
+    put(&mut w, &|b| {
+        lldp_frame(
+            b,
+            [0x00, 0x1f, 0x11, 0, 0, 0x98],
+            None,
+            &[tlv(5, b"no chassis id")],
+        );
+    });
+    w.finish().unwrap();
+}
+
+fn device<'a>(report: &'a Value, mac: &str) -> &'a Value {
+    report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["mac"] == mac)
+        .unwrap_or_else(|| panic!("no device {mac}: {}", report["devices"]))
+}
+
+fn decided<'a>(d: &'a Value, field: &str) -> (&'a Value, &'a Value, &'a Value) {
+    let x = &d["decided"][field];
+    (&x["value"], &x["evidence"]["field"], &x["rule"])
+}
+
+#[test]
+fn lldp_med_names_the_device_and_lldp_the_switch() {
+    let dir = testkit::Scratch::new("lldp");
+    let path = dir.path("lldp.pcap");
+    write_capture(&path);
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(["analyze", "--format", "json", "--no-progress"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let m = device(&report, "00:1f:11:00:00:02");
+    assert_eq!(m["ips"], serde_json::json!(["10.3.0.17"]));
+    assert_eq!(m["hostname"], "ICU-BED-07");
+    assert_eq!(m["vendor"], "Acme Medical");
+    assert_eq!(m["model"], "VitalView 9");
+    assert_eq!(m["software"], serde_json::json!(["L.01.02"]));
+    assert_eq!(decided(m, "vendor").1, "lldp.med.manufacturer");
+    assert_eq!(decided(m, "software").2, "lldp-med-software");
+    let evidence = |d: &Value, field: &str| -> Vec<String> {
+        d["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["field"] == field)
+            .map(|e| e["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The asset id and serial are there to match against the CMMS register.
+    assert_eq!(evidence(m, "lldp.med.asset_id"), ["BME-004711"]);
+    assert_eq!(evidence(m, "lldp.med.serial"), ["SN12345"]);
+    assert_eq!(evidence(m, "lldp.capabilities"), ["station"]);
+    assert_eq!(evidence(m, "lldp.management_address"), ["10.3.0.17"]);
+
+    // The switch port: its system description is its sysDescr, which the SNMP rules read too.
+    let s = device(&report, "00:1f:11:00:00:81");
+    assert_eq!(s["category"], "network-device");
+    assert_eq!(s["vendor"], "Cisco");
+    assert_eq!(s["hostname"], "icu-sw-3");
+    assert_eq!(decided(s, "vendor").1, "lldp.system_description");
+    assert_eq!(evidence(s, "lldp.chassis_id"), ["00:1f:11:00:00:80"]);
+    assert_eq!(evidence(s, "lldp.capabilities"), ["bridge"]);
+    // A cut LLDPDU keeps its chassis id; a frame that is no LLDPDU names nothing.
+    assert_eq!(
+        evidence(device(&report, "00:1f:11:00:00:99"), "lldp.chassis_id"),
+        ["00:1f:11:00:00:80"]
+    );
+    assert!(
+        report["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["mac"] != "00:1f:11:00:00:98")
+    );
+
+    // tshark reads the same values from the same frames (frames 1 and 2).
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
+    let fields = [
+        "lldp.chassis.id.mac",
+        "lldp.tlv.system.name",
+        "lldp.tlv.system.desc",
+        "lldp.media.manufacturer",
+        "lldp.media.model",
+        "lldp.media.software",
+        "lldp.media.sn",
+        "lldp.media.asset",
+        "lldp.mgn.addr.ip4",
+    ];
+    let mut cmd = Command::new(tshark);
+    cmd.args(["-r"])
+        .arg(&path)
+        .args(["-Y", "frame.number <= 2", "-T", "fields"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(
+        rows,
+        [
+            vec![
+                "00:1f:11:00:00:02",
+                "ICU-BED-07",
+                "VitalView 9 patient monitor",
+                "Acme Medical",
+                "VitalView 9",
+                "L.01.02",
+                "SN12345",
+                "BME-004711",
+                "10.3.0.17"
+            ],
+            vec![
+                "00:1f:11:00:00:80",
+                "icu-sw-3.hospital.example",
+                IOS,
+                "",
+                "",
+                "",
+                "",
+                "",
+                ""
+            ],
+        ],
+        "tshark: {text}"
+    );
+    assert_eq!(evidence(m, "lldp.system_description"), [rows[0][2]]);
+    assert_eq!(evidence(s, "lldp.system_name"), [rows[1][1]]);
+}
