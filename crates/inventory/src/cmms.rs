@@ -1,6 +1,7 @@
 //! The hospital's own asset list (a CMMS export, CSV) beside the passive inventory: parse it
 //! leniently (bad rows are reported with their line number and skipped), then match assets to devices
-//! seen on the network by MAC, then by address, and say what each side is missing.
+//! seen on the network by MAC, then by the asset tag or serial number a device announces itself
+//! (LLDP-MED inventory), then by address, and say what each side is missing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
@@ -237,7 +238,7 @@ pub fn parse(text: &str) -> Result<Import, String> {
 /// How the CMMS and the network agree.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Reconciliation {
-    /// (device id, asset tag, "mac" or "ip")
+    /// (device id, asset tag, "mac", "asset-tag", "serial" or "ip")
     pub matched: Vec<(String, String, &'static str)>,
     /// Devices on the network the CMMS does not list.
     pub not_in_cmms: Vec<String>,
@@ -245,31 +246,69 @@ pub struct Reconciliation {
     pub never_seen: Vec<String>,
 }
 
-/// A device as the reconciliation needs it: its id, MAC and addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A device as the reconciliation needs it: its id, MAC and addresses, and the asset tags and serial
+/// numbers it announced (see [`Known::announced`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Known {
     pub id: String,
     pub mac: Option<[u8; 6]>,
     pub ips: Vec<IpAddr>,
+    pub asset_tags: Vec<String>,
+    pub serials: Vec<String>,
 }
 
-impl From<&Device> for Known {
-    fn from(d: &Device) -> Known {
-        Known {
-            id: d.id.clone(),
-            mac: d.mac,
-            ips: d.ips.clone(),
+/// Evidence fields in which a device names its own asset tag, and its serial number.
+pub const ASSET_TAG_FIELDS: [&str; 1] = ["lldp.med.asset_id"];
+pub const SERIAL_FIELDS: [&str; 1] = ["lldp.med.serial"];
+
+impl Known {
+    /// Takes a piece of evidence: an asset tag or serial number the device announced is kept.
+    pub fn announced(&mut self, field: &str, value: &str) {
+        if ASSET_TAG_FIELDS.contains(&field) {
+            self.asset_tags.push(value.to_string());
+        } else if SERIAL_FIELDS.contains(&field) {
+            self.serials.push(value.to_string());
         }
     }
 }
 
-/// Matches assets to devices by MAC first, then by address (each device and asset used once).
+impl From<&Device> for Known {
+    fn from(d: &Device) -> Known {
+        let mut k = Known {
+            id: d.id.clone(),
+            mac: d.mac,
+            ips: d.ips.clone(),
+            ..Known::default()
+        };
+        for e in &d.evidence {
+            k.announced(e.field, &e.value);
+        }
+        k
+    }
+}
+
+/// Identifiers compared as a clinical engineer types them: case and surrounding spaces aside.
+fn key(s: &str) -> String {
+    s.trim().to_uppercase()
+}
+
+/// Matches assets to devices by MAC first, then by the asset tag and then the serial number the device
+/// announced, then by address (addresses change with DHCP: the weakest key); each device and asset is
+/// used once, and each pass keeps the assets' order.
 pub fn reconcile(devices: &[Known], assets: &[Asset]) -> Reconciliation {
     let mut by_mac: HashMap<[u8; 6], usize> = HashMap::new();
+    let mut by_tag: HashMap<String, usize> = HashMap::new();
+    let mut by_serial: HashMap<String, usize> = HashMap::new();
     let mut by_ip: HashMap<IpAddr, usize> = HashMap::new();
     for (i, d) in devices.iter().enumerate() {
         if let Some(m) = d.mac {
             by_mac.insert(m, i);
+        }
+        for t in &d.asset_tags {
+            by_tag.entry(key(t)).or_insert(i);
+        }
+        for n in &d.serials {
+            by_serial.entry(key(n)).or_insert(i);
         }
         for ip in &d.ips {
             by_ip.entry(*ip).or_insert(i);
@@ -277,27 +316,42 @@ pub fn reconcile(devices: &[Known], assets: &[Asset]) -> Reconciliation {
     }
     let mut used = vec![false; devices.len()];
     let mut r = Reconciliation::default();
-    let mut pending = Vec::new();
-    for a in assets {
-        match a.mac.and_then(|m| by_mac.get(&m)) {
-            Some(&i) if !used[i] => {
+    let mut pending: Vec<&Asset> = assets.iter().collect();
+    type Pass<'a> = (&'static str, Box<dyn Fn(&Asset) -> Option<usize> + 'a>);
+    let passes: [Pass<'_>; 4] = [
+        (
+            "mac",
+            Box::new(|a| a.mac.and_then(|m| by_mac.get(&m).copied())),
+        ),
+        (
+            "asset-tag",
+            Box::new(|a| by_tag.get(&key(&a.asset_tag)).copied()),
+        ),
+        (
+            "serial",
+            Box::new(|a| {
+                a.serial
+                    .as_deref()
+                    .and_then(|n| by_serial.get(&key(n)).copied())
+            }),
+        ),
+        (
+            "ip",
+            Box::new(|a| a.ip.and_then(|ip| by_ip.get(&ip).copied())),
+        ),
+    ];
+    for (by, find) in &passes {
+        pending.retain(|a| match find(a) {
+            Some(i) if !used[i] => {
                 used[i] = true;
                 r.matched
-                    .push((devices[i].id.clone(), a.asset_tag.clone(), "mac"));
+                    .push((devices[i].id.clone(), a.asset_tag.clone(), by));
+                false
             }
-            _ => pending.push(a),
-        }
+            _ => true,
+        });
     }
-    for a in pending {
-        match a.ip.and_then(|ip| by_ip.get(&ip)) {
-            Some(&i) if !used[i] => {
-                used[i] = true;
-                r.matched
-                    .push((devices[i].id.clone(), a.asset_tag.clone(), "ip"));
-            }
-            _ => r.never_seen.push(a.asset_tag.clone()),
-        }
-    }
+    r.never_seen = pending.iter().map(|a| a.asset_tag.clone()).collect();
     r.not_in_cmms = devices
         .iter()
         .zip(&used)
@@ -368,7 +422,7 @@ BME-0005,Acme,Y,SN6,,10.0.0.8,,,,toaster-grade,\r\n";
     }
 
     #[test]
-    fn assets_match_devices_by_mac_then_address() {
+    fn assets_match_devices_by_mac_then_announced_tag_or_serial_then_address() {
         let mut inv = Inventory::new();
         inv.saw(
             1,
@@ -405,5 +459,51 @@ BME-0005,Acme,Y,SN6,,10.0.0.8,,,,toaster-grade,\r\n";
         );
         assert_eq!(r.never_seen, vec!["BME-0004".to_string()]);
         assert_eq!(r.not_in_cmms, vec!["mac-00105d090909".to_string()]);
+
+        // A device that announces its asset tag (LLDP-MED) matches by it, even when the CMMS has
+        // another address on file; one that announces only its serial number, by that. Case and
+        // spaces are the CMMS's own affair.
+        let mut tagged = Inventory::new();
+        let (pump, monitor) = ([0x00, 0x0f, 0x14, 1, 1, 1], [0x00, 0x0f, 0x14, 2, 2, 2]);
+        tagged.saw(1, "10.0.0.50".parse().unwrap(), Some(pump));
+        tagged.saw(1, "10.0.0.51".parse().unwrap(), Some(monitor));
+        tagged.observe(
+            1,
+            crate::Subject::Mac(pump),
+            "lldp.med.asset_id",
+            "bme-0004 ",
+        );
+        tagged.observe(1, crate::Subject::Mac(monitor), "lldp.med.serial", "sn2");
+        // A serial the CMMS does not list is no match.
+        tagged.observe(
+            1,
+            crate::Subject::Mac(monitor),
+            "lldp.med.serial",
+            "SN-OTHER",
+        );
+        let devices: Vec<Known> = tagged
+            .finish(&Rules::builtin())
+            .iter()
+            .map(Known::from)
+            .collect();
+        assert_eq!(devices[0].asset_tags, ["bme-0004"]);
+        let r = reconcile(&devices, &imp.assets);
+        assert_eq!(
+            r.matched,
+            vec![
+                (
+                    "mac-000f14010101".to_string(),
+                    "BME-0004".to_string(),
+                    "asset-tag"
+                ),
+                (
+                    "mac-000f14020202".to_string(),
+                    "BME-0002".to_string(),
+                    "serial"
+                ),
+            ]
+        );
+        assert_eq!(r.never_seen, vec!["BME-0001".to_string()]);
+        assert!(r.not_in_cmms.is_empty());
     }
 }

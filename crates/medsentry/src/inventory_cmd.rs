@@ -195,7 +195,7 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
             db.export(
                 &DeviceFilter::default(),
                 |d: DeviceDetail| -> anyhow::Result<()> {
-                    known.push(inventory::cmms::Known {
+                    let mut k = inventory::cmms::Known {
                         id: d.device.id.clone(),
                         mac: d.device.mac.as_deref().and_then(inventory::cmms::parse_mac),
                         ips: d
@@ -205,7 +205,12 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
                             .chain(d.addresses.iter().map(|a| &a.ip))
                             .filter_map(|i| i.parse().ok())
                             .collect(),
-                    });
+                        ..Default::default()
+                    };
+                    for e in &d.evidence {
+                        k.announced(&e.field, &e.value);
+                    }
+                    known.push(k);
                     Ok(())
                 },
             )?;

@@ -258,3 +258,66 @@ fn lldp_med_names_the_device_and_lldp_the_switch() {
     assert_eq!(evidence(m, "lldp.system_description"), [rows[0][2]]);
     assert_eq!(evidence(s, "lldp.system_name"), [rows[1][1]]);
 }
+
+#[test]
+fn a_cmms_asset_matches_the_device_that_announces_its_tag() {
+    let dir = testkit::Scratch::new("lldp-cmms");
+    let path = dir.path("lldp.pcap");
+    write_capture(&path);
+    let db = dir.path("inv.db");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_medsentry"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "analyze",
+        "--no-progress",
+        "--format",
+        "json",
+        "--db",
+        db.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The register has the monitor under its asset tag with an old address and no MAC, and a pump
+    // the network never showed.
+    let csv = dir.path("cmms.csv");
+    std::fs::write(
+        &csv,
+        "Asset Tag,Manufacturer,Model,Serial,MAC,IP\n\
+         bme-004711,Acme Medical,VitalView 9,SN12345,,10.9.9.9\n\
+         BME-000001,Baxter,Sigma Spectrum,SN1,,10.9.9.10\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "inventory",
+        "--db",
+        db.to_str().unwrap(),
+        "import-cmms",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("bme-004711"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("mac-001f11000002") && line.ends_with("by asset-tag"),
+        "{text}"
+    );
+    assert!(
+        text.contains("in the CMMS, never seen on the network (1):\n  BME-000001"),
+        "{text}"
+    );
+}
