@@ -1,5 +1,5 @@
 //! Arbitrary bytes through every identity parser: as a DHCP, DHCPv6, DNS/mDNS, SNMP, EtherNet/IP,
-//! NetBIOS (name service, datagram service) and SSDP datagram, as an LLDP data unit, as both
+//! NetBIOS (name service, datagram service) and SSDP datagram, as an LLDP and a CDP data unit, as both
 //! directions of a TLS stream fed in chunks (split where the first byte says), with a gap, and
 //! through the flow sessions that turn SNMP, EtherNet/IP, DHCPv6, NetBIOS, LLMNR and SSDP into
 //! evidence.
@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use protocols::detect::PortMap;
 use protocols::session::{EventSink, FlowSession, Hl7Record, SharedSink};
 use protocols::tls_hello::HelloReader;
-use protocols::{dhcp, dns, enip, lldp, netbios, snmp, ssdp};
+use protocols::{cdp, dhcp, dns, enip, lldp, netbios, snmp, ssdp};
 
 struct Discard;
 
@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
         netbios::parse_datagram(data),
         ssdp::parse(data).map(|m| m.device_type().map(str::len)),
         lldp::parse(data).map(|l| l.facts()),
+        cdp::parse(data).map(|c| c.facts()),
     );
     if let Ok(m) = snmp::parse_snmp(data) {
         let _ = snmp::system_info(&m);

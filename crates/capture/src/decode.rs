@@ -194,6 +194,11 @@ pub struct LinkPdu<'a> {
 
 /// LLDP (IEEE 802.1AB): what switches, phones and devices say of themselves to their neighbours.
 pub const ETHERTYPE_LLDP: u16 = 0x88cc;
+/// CDP has no ether type: it travels in 802.3 frames with an LLC/SNAP header (OUI 00-00-0C, protocol
+/// id 0x2000), and its [`LinkPdu`] carries that protocol id as its type.
+pub const PDU_CDP: u16 = 0x2000;
+/// LLC (DSAP, SSAP 0xAA, UI) and SNAP (Cisco's OUI, CDP's protocol id) before a CDP data unit.
+const CDP_SNAP: [u8; 8] = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00];
 /// Ether types decoded as [`Decoded::Pdu`]; every other non-IP frame is only counted.
 pub const PDU_ETHER_TYPES: [u16; 1] = [ETHERTYPE_LLDP];
 
@@ -440,6 +445,11 @@ fn ether_dispatch<'a>(
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(rest)?,
         ETHERTYPE_ARP => Link::Arp(rest),
         t if PDU_ETHER_TYPES.contains(&t) => Link::Pdu(t, rest),
+        // An 802.3 length field, then LLC/SNAP: CDP's, up to the length (the rest is padding).
+        len @ ..=1500 if rest.starts_with(&CDP_SNAP) => {
+            let data = rest.get(..usize::from(len)).unwrap_or(rest);
+            Link::Pdu(PDU_CDP, data.get(CDP_SNAP.len()..).unwrap_or_default())
+        }
         // Includes 802.3 length fields (<= 1500).
         other => Link::NonIp(other),
     })
@@ -1079,6 +1089,21 @@ mod tests {
         assert_eq!(
             decode(LinkType::ETHERNET, &f, 0),
             Ok(Decoded::NonIp { ether_type: 0x88b5 })
+        );
+        // CDP in 802.3 with LLC/SNAP: up to the length field, padding left out.
+        let mut cdp = CDP_SNAP.to_vec();
+        cdp.extend_from_slice(&[2, 180, 0, 0]);
+        let mut padded = cdp.clone();
+        padded.extend_from_slice(&[0; 20]);
+        let f = eth(cdp.len() as u16, &padded);
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f, 0),
+            Ok(Decoded::Pdu(LinkPdu {
+                ether_type: PDU_CDP,
+                vlan: [0, 0],
+                src: Some(array::<6>(&MAC_HDR, 6).unwrap()),
+                data: &[2, 180, 0, 0],
+            }))
         );
         let f = eth(38, &[0x42, 0x42, 0x03, 0, 0]); // 802.3 + LLC (STP)
         assert_eq!(

@@ -309,21 +309,27 @@ impl FlowHandler for Collector {
         events.inventory.saw(ts.0, ip.into(), Some(mac));
     }
 
-    /// LLDP: what the sender says of itself (name, description, capabilities, LLDP-MED inventory),
-    /// as evidence about the frame's source MAC; the chassis id is evidence too, not the subject (a
-    /// switch's ports each send from their own MAC).
+    /// LLDP and CDP: what the sender says of itself (name, description or software version,
+    /// platform, capabilities, LLDP-MED inventory), as evidence about the frame's source MAC; the
+    /// chassis id is evidence too, not the subject (a switch's ports each send from their own MAC).
     fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
+        use capture::decode::{ETHERTYPE_LLDP, PDU_CDP};
         let mut events = self.events.borrow_mut();
-        if !events.identify || pdu.ether_type != capture::decode::ETHERTYPE_LLDP {
+        let Some(src) = pdu.src.filter(|_| events.identify) else {
             return;
-        }
-        let (Some(src), Some(lldp)) = (pdu.src, protocols::lldp::parse(pdu.data)) else {
+        };
+        let facts = match pdu.ether_type {
+            ETHERTYPE_LLDP => protocols::lldp::parse(pdu.data).map(|l| l.facts()),
+            PDU_CDP => protocols::cdp::parse(pdu.data).map(|c| c.facts()),
+            _ => None,
+        };
+        let Some(facts) = facts else {
             return;
         };
         events
             .inventory
             .saw(ts.0, std::net::Ipv4Addr::UNSPECIFIED.into(), Some(src));
-        for (field, value) in lldp.facts() {
+        for (field, value) in facts {
             events
                 .inventory
                 .observe(ts.0, Subject::Mac(src), field, &value);

@@ -1,6 +1,6 @@
-//! LLDP and LLDP-MED end to end: frames built here (field by field after IEEE 802.1AB and
-//! ANSI/TIA-1057; the corpus has no LLDP capture), read by the real binary through its JSON report,
-//! and by tshark as the reference for what the frames say.
+//! LLDP, LLDP-MED and CDP end to end: frames built here (field by field after IEEE 802.1AB,
+//! ANSI/TIA-1057 and Cisco's CDP documentation; the corpus has no LLDP or CDP capture), read by the
+//! real binary through its JSON report, and by tshark as the reference for what the frames say.
 
 use std::path::Path;
 use std::process::Command;
@@ -320,4 +320,118 @@ fn a_cmms_asset_matches_the_device_that_announces_its_tag() {
         text.contains("in the CMMS, never seen on the network (1):\n  BME-000001"),
         "{text}"
     );
+}
+
+/// A CDP frame (802.3, LLC/SNAP, CDP version 2) from `src`.
+fn cdp_frame(out: &mut Vec<u8>, src: [u8; 6], tlvs: &[(u16, Vec<u8>)]) {
+    let mut pdu = vec![0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00, 2, 180, 0, 0];
+    for (kind, value) in tlvs {
+        pdu.extend_from_slice(&kind.to_be_bytes());
+        pdu.extend_from_slice(&((value.len() + 4) as u16).to_be_bytes());
+        pdu.extend_from_slice(value);
+    }
+    out.extend_from_slice(&[0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc]);
+    out.extend_from_slice(&src);
+    out.extend_from_slice(&(pdu.len() as u16).to_be_bytes());
+    out.extend_from_slice(&pdu);
+}
+
+#[test]
+fn cdp_names_cisco_switches_and_phones() {
+    let dir = testkit::Scratch::new("cdp");
+    let path = dir.path("cdp.pcap");
+    let software = "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE11, \
+                    RELEASE SOFTWARE (fc3)\nTechnical Support: http://www.cisco.com/techsupport";
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), Format::Pcap).unwrap();
+    let mut address = 1u32.to_be_bytes().to_vec();
+    address.extend_from_slice(&[1, 1, 0xcc, 0, 4, 10, 3, 0, 2]);
+    cdp_frame(
+        w.begin(),
+        SWITCH_PORT,
+        &[
+            (1, b"icu-sw-3.hospital.example".to_vec()),
+            (2, address),
+            (3, b"GigabitEthernet0/14".to_vec()),
+            (4, 0x28u32.to_be_bytes().to_vec()),
+            (5, software.as_bytes().to_vec()),
+            (6, b"cisco WS-C2960-24TT-L".to_vec()),
+        ],
+    );
+    w.end(1_700_000_000_000_000, None).unwrap();
+    cdp_frame(
+        w.begin(),
+        MONITOR,
+        &[
+            (1, b"SEP001F11000002".to_vec()),
+            (4, 0x490u32.to_be_bytes().to_vec()),
+            (6, b"Cisco IP Phone 8841".to_vec()),
+        ],
+    );
+    w.end(1_700_000_001_000_000, None).unwrap();
+    w.finish().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(["analyze", "--format", "json", "--no-progress"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = device(&report, "00:1f:11:00:00:81");
+    assert_eq!(
+        (&s["vendor"], &s["model"], &s["category"], &s["hostname"]),
+        (
+            &Value::from("Cisco"),
+            &Value::from("cisco WS-C2960-24TT-L"),
+            &Value::from("network-device"),
+            &Value::from("icu-sw-3")
+        )
+    );
+    // CDP's software version is a sysDescr: its Cisco IOS rule (0.85) outweighs the platform's (0.8).
+    assert_eq!(decided(s, "vendor").1, "cdp.software_version");
+    assert_eq!(decided(s, "model").1, "cdp.platform");
+    let phone = device(&report, "00:1f:11:00:00:02");
+    assert_eq!(phone["role"], "IP telephone");
+    assert_eq!(phone["model"], "Cisco IP Phone 8841");
+
+    // tshark reads the same device ids, platforms, ports and addresses.
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
+    let out = Command::new(tshark)
+        .arg("-r")
+        .arg(&path)
+        .args([
+            "-T",
+            "fields",
+            "-e",
+            "cdp.deviceid",
+            "-e",
+            "cdp.platform",
+            "-e",
+            "cdp.portid",
+            "-e",
+            // tshark names an address TLV's IPv4 address so (its `cdp.address` is the raw bytes).
+            "cdp.nrgyz.ip_address",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "icu-sw-3.hospital.example\tcisco WS-C2960-24TT-L\tGigabitEthernet0/14\t10.3.0.2\n\
+         SEP001F11000002\tCisco IP Phone 8841\t\t\n",
+        "tshark"
+    );
+    let evidence: Vec<&str> = s["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["field"] == "cdp.address" || e["field"] == "cdp.port_id")
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(evidence, ["10.3.0.2", "GigabitEthernet0/14"]);
 }
