@@ -65,7 +65,7 @@ pub struct PipelineStats {
     pub truncated: u64,
     /// Frames of a link type we do not decode.
     pub unsupported_link: u64,
-    /// ARP, LLDP and other non-IP frames (ARP and LLDP also go to the handler).
+    /// ARP, LLDP, CDP and other non-IP frames (ARP, LLDP and CDP also go to the handler).
     pub non_ip: u64,
     /// Of those, Ethernet/IPv4 ARP packets (each handed to the handler).
     pub arp: u64,
@@ -140,7 +140,7 @@ impl<H: FlowHandler> Pipeline<H> {
         self.flows.handler().arp(ts, arp);
     }
 
-    /// LLDP and the like are counted with the other non-IP frames, and handed to the handler.
+    /// LLDP and CDP are counted with the other non-IP frames, and handed to the handler.
     fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
         self.stats.non_ip += 1;
         self.flows.handler().pdu(ts, pdu);

@@ -4,9 +4,10 @@
 //! reassembly on one side; application parsing of the reassembled streams on the other. The calls
 //! across that line only go one way (nothing a handler or consumer does feeds back into the flow
 //! table), so they can be recorded on one thread and replayed on another. [`Relay`] is a handler that
-//! records every call (flow opened, stream bytes, gap, datagram, close, flow finished, ARP, LLDP) into batches;
-//! [`Inbox::replay`] makes the same calls, in the same order, on the real handler. The result is
-//! exactly what the handler would have produced on the pipeline's thread, with two cores at work.
+//! records every call (flow opened, stream bytes, gap, datagram, close, flow finished, ARP, LLDP and
+//! CDP data units) into batches; [`Inbox::replay`] makes the same calls, in the same order, on the
+//! real handler. The result is exactly what the handler would have produced on the pipeline's
+//! thread, with two cores at work.
 //!
 //! Memory is bounded: a batch is sent once it holds [`BATCH_BYTES`] of stream bytes or [`BATCH_OPS`]
 //! calls, at most [`BATCHES_IN_FLIGHT`] wait in the channel, and the replaying side gives emptied
