@@ -40,6 +40,10 @@ const MAX_FIELDS: usize = 64;
 const MAX_VALUE_LEN: usize = 256;
 /// A MAC seen with more addresses than this (beyond its DHCP leases) is a router's.
 const ROUTER_MIN_ADDRESSES: usize = 4;
+/// A MAC that claims at most this many addresses in ARP has them as its own (a router's interfaces,
+/// a multi-homed host); one that claims more answers for others (proxy ARP), and its claims are only
+/// sightings.
+const MAX_OWN_CLAIMS: usize = 8;
 /// At most this many DHCPv6 addresses are kept per DUID MAC (a client holds a few at a time).
 const MAX_DUID_LEASES: usize = 64;
 
@@ -125,6 +129,9 @@ pub struct Inventory {
     /// DHCPv6 addresses by the MAC in the client's DUID, checked against the frames in `finish`.
     /// The time is the first reply's, for the device's first and last seen.
     duid_leases: FastMap<[u8; 6], BTreeMap<IpAddr, i64>>,
+    /// Addresses each MAC said in ARP it has (one more than [`MAX_OWN_CLAIMS`] at most: enough to
+    /// know it claimed too many).
+    claims: FastMap<[u8; 6], BTreeSet<IpAddr>>,
 }
 
 /// A decided field: its value, how sure, and why.
@@ -282,6 +289,20 @@ impl Inventory {
         }
     }
 
+    /// In ARP, `mac` said it has `ip` (a request's or reply's sender, an announcement), in a frame
+    /// sent from `mac` itself. Also a sighting; and, unless `mac` claims many addresses (proxy ARP),
+    /// the address is its own even if it routes for others: a router's interface address is the
+    /// router's, not a device of its own.
+    pub fn claim(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
+        self.saw(ts_ns, ip, Some(mac));
+        if unicast(&mac) && is_host(&ip) {
+            let ips = self.claims.entry(mac).or_default();
+            if ips.len() <= MAX_OWN_CLAIMS {
+                ips.insert(ip);
+            }
+        }
+    }
+
     /// Evidence about a subject: `field` names its kind (`dhcp.hostname`, `dicom.ae`, ...).
     pub fn observe(&mut self, ts_ns: i64, subject: Subject, field: &'static str, value: &str) {
         let value = trim(value);
@@ -338,16 +359,16 @@ impl Inventory {
             mut leases,
             mut latest_lease,
             duid_leases,
+            mut claims,
         } = self;
-        // Routers: one MAC for many addresses that are not its own leases.
+        // What a MAC claimed in ARP is its own, unless it claimed too much to be one host's.
+        claims.retain(|_, ips| ips.len() <= MAX_OWN_CLAIMS);
+        // Routers: one MAC for many addresses that are not its own (leases, ARP claims).
         let routers: BTreeSet<[u8; 6]> = mac_ips
             .iter()
             .filter(|(m, ips)| {
-                let own = leases.get(*m);
-                ips.iter()
-                    .filter(|ip| own.is_none_or(|l| !l.contains(ip)))
-                    .count()
-                    > ROUTER_MIN_ADDRESSES
+                let foreign = ips.iter().filter(|ip| !is_own(&leases, &claims, m, ip));
+                foreign.count() > ROUTER_MIN_ADDRESSES
             })
             .map(|(m, _)| *m)
             .collect();
@@ -375,6 +396,16 @@ impl Inventory {
             .collect();
         for (ip, macs) in &ip_macs {
             if owner.contains_key(ip) {
+                continue;
+            }
+            // The one MAC that claimed it in ARP, router or not (two claimants: a conflict or a
+            // spoof, decided below as for any address several MACs sent from).
+            let claimants: Vec<&[u8; 6]> = macs
+                .iter()
+                .filter(|m| claims.get(*m).is_some_and(|c| c.contains(ip)))
+                .collect();
+            if let [m] = claimants.as_slice() {
+                owner.insert(*ip, Subject::Mac(**m));
                 continue;
             }
             let own: Vec<&[u8; 6]> = macs.iter().filter(|m| !routers.contains(*m)).collect();
@@ -422,6 +453,7 @@ impl Inventory {
             routers: &routers,
             mac_ips: &mac_ips,
             leases: &leases,
+            claims: &claims,
         };
         let mut devices: Vec<Undecided> = devices.into_iter().collect();
         let decide_all = |part: Vec<Undecided>| {
@@ -464,6 +496,8 @@ struct DeviceContext<'a> {
     routers: &'a BTreeSet<[u8; 6]>,
     mac_ips: &'a FastMap<[u8; 6], BTreeSet<IpAddr>>,
     leases: &'a FastMap<[u8; 6], BTreeSet<IpAddr>>,
+    /// ARP claims of at most [`MAX_OWN_CLAIMS`] addresses.
+    claims: &'a FastMap<[u8; 6], BTreeSet<IpAddr>>,
 }
 
 impl DeviceContext<'_> {
@@ -486,12 +520,13 @@ impl DeviceContext<'_> {
             }
         }
         let ips: Vec<IpAddr> = match mac {
-            // The addresses a router carries are other devices'; it keeps only its leases.
-            Some(m) if router => self
-                .leases
-                .get(&m)
-                .map(|l| l.iter().copied().collect())
-                .unwrap_or_default(),
+            // The addresses a router carries are other devices'; it keeps only its own (leases,
+            // ARP claims).
+            Some(m) if router => {
+                let own = [self.leases.get(&m), self.claims.get(&m)];
+                let own: BTreeSet<IpAddr> = own.into_iter().flatten().flatten().copied().collect();
+                own.into_iter().collect()
+            }
             _ => ips.into_iter().collect(),
         };
         // By field; a field's values stay in the order first seen (the sort is stable).
@@ -518,6 +553,17 @@ impl DeviceContext<'_> {
             evidence,
         }
     }
+}
+
+/// Whether `ip` is `mac`'s own: leased to it, or claimed by it in ARP.
+fn is_own(
+    leases: &FastMap<[u8; 6], BTreeSet<IpAddr>>,
+    claims: &FastMap<[u8; 6], BTreeSet<IpAddr>>,
+    mac: &[u8; 6],
+    ip: &IpAddr,
+) -> bool {
+    leases.get(mac).is_some_and(|l| l.contains(ip))
+        || claims.get(mac).is_some_and(|c| c.contains(ip))
 }
 
 /// Records a lease of `ip` to `mac` at `ts` if it is the latest (on a tie, the greater MAC, so that
@@ -833,6 +879,47 @@ mod tests {
         assert!(router.ips.is_empty());
         let pacs = d.iter().find(|d| d.id == "ip-10.9.0.3").unwrap();
         assert_eq!(pacs.category(), "pacs");
+    }
+
+    #[test]
+    fn a_routers_arp_claims_are_its_own_addresses_and_proxy_arp_is_not() {
+        let ids = |d: &[Device]| -> Vec<(String, Vec<IpAddr>)> {
+            d.iter().map(|d| (d.id.clone(), d.ips.clone())).collect()
+        };
+        // The router forwards six hosts' traffic and answers ARP for its own interface address:
+        // one device with that address, not a second one made of the address.
+        let mut inv = Inventory::new();
+        for i in 1..=6 {
+            inv.saw(1, ip(&format!("10.9.0.{i}")), Some(ROUTER));
+        }
+        inv.claim(2, ROUTER, ip("10.1.0.1"));
+        inv.saw(3, ip("10.1.0.1"), Some(ROUTER));
+        let d = inv.finish(&Rules::builtin());
+        let router = d.iter().find(|d| d.id == "mac-e80ab9090909").unwrap();
+        assert_eq!(router.ips, vec![ip("10.1.0.1")]);
+        assert_eq!(router.category(), "network-device");
+        assert!(d.iter().all(|d| d.id != "ip-10.1.0.1"), "{:?}", ids(&d));
+        assert_eq!(d.len(), 7, "the router and the six hosts behind it");
+
+        // Proxy ARP: one MAC answering for many addresses speaks for other hosts, whose addresses
+        // stay theirs.
+        let mut inv = Inventory::new();
+        for i in 1..=(MAX_OWN_CLAIMS + 4) {
+            inv.claim(1, ROUTER, ip(&format!("10.9.0.{i}")));
+        }
+        let d = inv.finish(&Rules::builtin());
+        let router = d.iter().find(|d| d.id == "mac-e80ab9090909").unwrap();
+        assert!(router.ips.is_empty(), "{:?}", ids(&d));
+        assert!(d.iter().any(|d| d.id == "ip-10.9.0.3"));
+
+        // Two MACs claiming one address (a conflict, or a spoof): each is a device; the address
+        // goes to one of them, as for any address several MACs sent from.
+        let mut inv = Inventory::new();
+        inv.claim(1, PUMP, ip("10.0.0.5"));
+        inv.claim(2, ROUTER, ip("10.0.0.5"));
+        let d = inv.finish(&Rules::builtin());
+        assert_eq!(d.len(), 2, "{:?}", ids(&d));
+        assert_eq!(d.iter().filter(|d| d.ips == [ip("10.0.0.5")]).count(), 1);
     }
 
     #[test]

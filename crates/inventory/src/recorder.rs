@@ -27,7 +27,7 @@ pub struct Recorder {
 }
 
 enum Mode {
-    Inline(Inventory),
+    Inline(Box<Inventory>),
     Threaded {
         batch: Batch,
         tx: SyncSender<Batch>,
@@ -66,6 +66,11 @@ enum Op {
         mac: [u8; 6],
         ip: IpAddr,
     },
+    Claim {
+        ts: i64,
+        mac: [u8; 6],
+        ip: IpAddr,
+    },
 }
 
 impl Op {
@@ -82,6 +87,7 @@ impl Op {
             Op::Saw { ts, ip, mac } => inv.saw(ts, ip, mac),
             Op::Lease { ts, mac, ip } => inv.lease(ts, mac, ip),
             Op::DuidLease { ts, mac, ip } => inv.duid_lease(ts, mac, ip),
+            Op::Claim { ts, mac, ip } => inv.claim(ts, mac, ip),
         }
     }
 }
@@ -104,7 +110,7 @@ impl Recorder {
     /// Applies each call at once, on the caller's thread.
     pub fn inline() -> Recorder {
         Recorder {
-            mode: Mode::Inline(Inventory::new()),
+            mode: Mode::Inline(Box::default()),
         }
     }
 
@@ -163,6 +169,11 @@ impl Recorder {
         self.call(Op::DuidLease { ts: ts_ns, mac, ip });
     }
 
+    /// See [`Inventory::claim`].
+    pub fn claim(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
+        self.call(Op::Claim { ts: ts_ns, mac, ip });
+    }
+
     /// Makes a call that carries no text, here or on the inventory thread.
     fn call(&mut self, op: Op) {
         match &mut self.mode {
@@ -188,7 +199,7 @@ impl Recorder {
     /// The inventory with every call applied.
     pub fn finish(self) -> Inventory {
         match self.mode {
-            Mode::Inline(inv) => inv,
+            Mode::Inline(inv) => *inv,
             Mode::Threaded { batch, tx, worker } => {
                 let _ = tx.send(batch);
                 drop(tx);

@@ -294,7 +294,8 @@ impl FlowHandler for Collector {
     }
 
     /// An ARP sender is on the captured segment, even one that opens no flow (a quiet pump answers
-    /// ARP): its MAC, with the address it says it has (a probe, from 0.0.0.0, shows the MAC only).
+    /// ARP): its MAC, with the address it says it has as its own (a router's interface too; a probe,
+    /// from 0.0.0.0, shows the MAC only).
     /// A claim carried in a frame from another MAC (a spoof, or a relay speaking for a host) is not
     /// taken at its word: the frame's MAC is seen, without the address.
     fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
@@ -302,11 +303,16 @@ impl FlowHandler for Collector {
         if !events.identify {
             return;
         }
-        let (ip, mac) = match arp.link_src {
-            Some(src) if src != arp.sender_mac => (std::net::Ipv4Addr::UNSPECIFIED, src),
-            _ => (arp.sender_ip, arp.sender_mac),
-        };
-        events.inventory.saw(ts.0, ip.into(), Some(mac));
+        match arp.link_src {
+            Some(src) if src != arp.sender_mac => {
+                let nobody = std::net::Ipv4Addr::UNSPECIFIED.into();
+                events.inventory.saw(ts.0, nobody, Some(src));
+            }
+            _ => {
+                let ip = arp.sender_ip.into();
+                events.inventory.claim(ts.0, arp.sender_mac, ip);
+            }
+        }
     }
 
     /// LLDP and CDP: what the sender says of itself (name, description or software version,
