@@ -13,7 +13,11 @@
 //! browser host announcements; read with tshark 4.0.17: `nbns.name`, `nbns.addr`,
 //! `browser.server`, `browser.os_major`, `browser.os_minor`), and nDPI's `ndpi/ssdp-m-search-ua.pcap`
 //! (four UPnP searches from 192.168.242.50 with `USER-AGENT: Google Chrome/99.0.4844.74 Mac OS X`,
-//! tshark `http.user_agent`).
+//! tshark `http.user_agent`), and suricata-verify's `sip-user-agent/sip.pcap` (a home gateway,
+//! 00:30:54:00:34:56, routing for public peers and answering ARP for 192.168.1.1, its DNS and DHCP
+//! server address; browser host announcements from D002465, OS 5.0, and LAB111, OS 5.1, whose server
+//! name field carries leftover bytes after its NUL; tshark `browser.server`, `browser.os_major`,
+//! `browser.os_minor`, `arp.src.proto_ipv4`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -401,4 +405,35 @@ fn an_ssdp_search_says_what_the_searcher_runs() {
     check_decided(d, "category", "workstation", "ssdp.user_agent", ua);
     // The multicast group searched is no device.
     assert_eq!(devices(&report).len(), 1);
+}
+
+#[test]
+fn a_gateways_arp_address_is_its_own_and_browser_names_end_at_their_nul() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let (report, _) = analyze(&capture(&corpus, "suricata-verify/sip-user-agent/sip.pcap"));
+    // The gateway carries six public peers' traffic (a router) and claims 192.168.1.1 in ARP: one
+    // device with its address and its DNS and DHCP service, not a second made of the address.
+    let gw = device_at(&report, "192.168.1.1");
+    assert_eq!(gw["mac"], "00:30:54:00:34:56");
+    assert_eq!(gw["category"], "network-device");
+    assert!(has_evidence(gw, "service", "dhcp-server"), "{gw}");
+    assert_eq!(devices(&report).len(), 3);
+    // tshark: LAB111, OS 5.1 (its name field: "LAB111", NULs, then 0f b2 ef cd 68 22).
+    let lab = device_at(&report, "192.168.1.41");
+    check_decided(lab, "hostname", "LAB111", "netbios.name", "LAB111");
+    check_decided(lab, "software", "Windows XP", "netbios.os_version", "5.1");
+    let names: Vec<&Value> = lab["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["field"] == "netbios.name")
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    // D002465, OS 5.0: its DHCP hostname (0.9) stays the name, the version is Windows 2000.
+    let d = device_at(&report, "192.168.1.2");
+    assert_eq!(d["hostname"], "d002465");
+    assert!(has_evidence(d, "netbios.name", "D002465"));
+    check_decided(d, "software", "Windows 2000", "netbios.os_version", "5.0");
 }

@@ -113,13 +113,13 @@ fn encoded_name(b: &[u8], at: usize) -> Option<(String, u8, usize)> {
     None
 }
 
-/// A name's 15 characters as text: trailing spaces and NULs removed, non-printable bytes left out
-/// (names are OEM code page text; anything beyond ASCII is kept as the replacement character).
+/// A name's characters as text: up to the first NUL (what follows a NUL in a fixed-size field is
+/// whatever the sender's buffer held: Windows XP leaves stack bytes there), trailing spaces removed,
+/// non-printable characters left out (names are OEM code page text; anything beyond ASCII is kept as
+/// the replacement character).
 fn text(raw: &[u8]) -> String {
-    let end = raw
-        .iter()
-        .rposition(|&c| c != b' ' && c != 0)
-        .map_or(0, |i| i + 1);
+    let raw = raw.split(|&c| c == 0).next().unwrap_or_default();
+    let end = raw.iter().rposition(|&c| c != b' ').map_or(0, |i| i + 1);
     String::from_utf8_lossy(&raw[..end])
         .chars()
         .filter(|c| !c.is_control())
@@ -530,6 +530,14 @@ mod tests {
             .announcement
             .unwrap();
         assert_eq!((a.kind(), a.comment.as_str()), ("server", ""));
+        // The server name field after its NUL holds leftovers (as Windows XP sends them): not part of
+        // the name.
+        let mut dirty = host_announcement("LAB111", 5, 1, 0x0000_1003, "");
+        // The data is the last 33 bytes (no comment); its name field starts 6 bytes in.
+        let at = dirty.len() - 33 + 6 + 10;
+        dirty[at..at + 6].copy_from_slice(&[0x0f, 0xb2, 0xef, 0xcd, 0x68, 0x22]);
+        let a = parse_datagram(&dirty).unwrap().announcement.unwrap();
+        assert_eq!(a.server, "LAB111");
         // Every prefix parses without a panic; a cut announcement is simply absent.
         for cut in 0..b.len() {
             let _ = parse_datagram(&b[..cut]);
