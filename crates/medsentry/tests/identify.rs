@@ -437,3 +437,47 @@ fn a_gateways_arp_address_is_its_own_and_browser_names_end_at_their_nul() {
     assert!(has_evidence(d, "netbios.name", "D002465"));
     check_decided(d, "software", "Windows 2000", "netbios.os_version", "5.0");
 }
+
+/// suricata-verify's `dhcp-eve-extended` (nas1's request) and `dhcp-eve-extended-option-60` (a
+/// Windows request naming NicksMacBook in options 12 and 81): tshark 4.0.17 reads client identifiers
+/// of type 1 with the clients' MACs (`dhcp.client_id.type`, `dhcp.hw.mac_addr`) and the option 81
+/// name (`dhcp.fqdn.name`).
+#[test]
+fn dhcp_client_identifier_and_fqdn_are_evidence() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let (report, _) = analyze(&capture(
+        &corpus,
+        "suricata-verify/dhcp-eve-extended-option-60/input.pcap",
+    ));
+    let mac = devices(&report)
+        .iter()
+        .find(|d| d["mac"] == "28:cf:da:dc:8d:76")
+        .expect("the client");
+    assert!(has_evidence(mac, "dhcp.fqdn", "NicksMacBook"), "{mac}");
+    assert!(
+        has_evidence(mac, "dhcp.client_id", "01:28:cf:da:dc:8d:76"),
+        "{mac}"
+    );
+    // Option 12 (0.9) names it; option 81 (0.85) agrees.
+    check_decided(
+        mac,
+        "hostname",
+        "NicksMacBook",
+        "dhcp.hostname",
+        "NicksMacBook",
+    );
+    let (report, _) = analyze(&capture(
+        &corpus,
+        "suricata-verify/dhcp-eve-extended/input.pcap",
+    ));
+    let nas = devices(&report)
+        .iter()
+        .find(|d| d["mac"] == "00:11:32:17:49:f0")
+        .expect("nas1");
+    assert!(
+        has_evidence(nas, "dhcp.client_id", "01:00:11:32:17:49:f0"),
+        "{nas}"
+    );
+}

@@ -106,6 +106,27 @@ pub struct DhcpMessage {
 }
 
 impl DhcpMessage {
+    /// The client identifier (option 61) as evidence: the text a client put there (type 0 followed
+    /// by printable characters: some devices send a name or a serial number), else its bytes in hex
+    /// (`01:00:1b:2c:3d:4e:5f` for type 1 and a MAC; type 255 for an IAID and a DUID).
+    pub fn client_id_text(&self) -> Option<String> {
+        let id = self.client_id.as_deref()?;
+        match id.split_first() {
+            Some((0, text))
+                if !text.is_empty() && text.iter().all(|b| b.is_ascii_graphic() || *b == b' ') =>
+            {
+                Some(String::from_utf8_lossy(text).trim().to_string())
+            }
+            Some(_) => Some(
+                id.iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(":"),
+            ),
+            None => None,
+        }
+    }
+
     /// The parameter request list as `1,3,6,15`: the DHCP fingerprint Fingerbank and Satori match on.
     pub fn fingerprint(&self) -> String {
         let codes: Vec<String> = self.param_list.iter().map(u8::to_string).collect();
@@ -575,6 +596,30 @@ mod tests {
     }
 
     // ---- unit tests ----
+
+    #[test]
+    fn client_identifiers_as_text_or_hex() {
+        let with = |id: &[u8]| DhcpMessage {
+            client_id: Some(id.to_vec()),
+            ..parse_dhcp(&pump_request()).expect("dhcp")
+        };
+        assert_eq!(
+            with(&[1, 0x00, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f])
+                .client_id_text()
+                .as_deref(),
+            Some("01:00:1b:2c:3d:4e:5f")
+        );
+        assert_eq!(
+            with(b"\0SN-4711 ").client_id_text().as_deref(),
+            Some("SN-4711")
+        );
+        // Type 0 with bytes that are not text: hex, like any other.
+        assert_eq!(
+            with(&[0, 7, 0]).client_id_text().as_deref(),
+            Some("00:07:00")
+        );
+        assert_eq!(with(&[]).client_id_text(), None);
+    }
 
     #[test]
     fn request_options_are_read() {

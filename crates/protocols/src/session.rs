@@ -219,6 +219,12 @@ impl FlowResults {
             if let Some(v) = &m.vendor_class {
                 self.fact(ts, about.clone(), "dhcp.vendor_class", v);
             }
+            if let Some(f) = &m.fqdn {
+                self.fact(ts, about.clone(), "dhcp.fqdn", f);
+            }
+            if let Some(id) = m.client_id_text() {
+                self.fact(ts, about.clone(), "dhcp.client_id", &id);
+            }
             if !m.param_list.is_empty() {
                 self.fact(ts, about.clone(), "dhcp.params", &m.fingerprint());
             }
