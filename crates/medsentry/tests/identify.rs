@@ -481,3 +481,137 @@ fn dhcp_client_identifier_and_fqdn_are_evidence() {
         "{nas}"
     );
 }
+
+/// A TLS version's name as the evidence gives it.
+fn tls_version_name(v: u16) -> String {
+    match v {
+        0x0304 => "TLS 1.3".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0300 => "SSL 3.0".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+/// Every suricata-verify capture with a TLS hello: the versions a client offers (the highest
+/// non-GREASE `supported_versions` entry, else the hello's version), the one a server picks, and
+/// the client's ALPN list are the device's evidence, as tshark reads them (`tls.handshake.version`,
+/// `tls.handshake.extensions.supported_version`, `tls.handshake.extensions_alpn_str`). Left out,
+/// and said so: QUIC (TLS inside QUIC is not read) and SSLv2-format client hellos (record version
+/// 0x0002, from which tshark computes no JA3 either; glupteba's malware sends one).
+#[test]
+fn tls_versions_and_alpn_are_evidence_as_tshark_reads_them() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
+    let mut captures = Vec::new();
+    let mut dirs = vec![corpus.join("pcap/suricata-verify")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("suricata-verify").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng")
+                && !path.to_string_lossy().contains("quic")
+            {
+                captures.push(path);
+            }
+        }
+    }
+    captures.sort();
+    let fields = [
+        "ip.src",
+        "ipv6.src",
+        "tls.record.version",
+        "tls.handshake.type",
+        "tls.handshake.version",
+        "tls.handshake.extensions.supported_version",
+        "tls.handshake.extensions_alpn_str",
+    ];
+    let hex = |s: &str| -> Vec<u16> {
+        s.split(',')
+            .filter_map(|x| u16::from_str_radix(x.trim_start_matches("0x"), 16).ok())
+            .collect()
+    };
+    let mut compared = 0;
+    for path in &captures {
+        let mut cmd = Command::new(tshark);
+        cmd.arg("-r").arg(path);
+        cmd.args(["-Y", "tls.handshake.type == 1 || tls.handshake.type == 2"]);
+        cmd.args(["-T", "fields"]);
+        for f in fields {
+            cmd.args(["-e", f]);
+        }
+        let text = String::from_utf8(cmd.output().expect("tshark").stdout).expect("UTF-8");
+        if text.trim().is_empty() {
+            continue;
+        }
+        let mut want: std::collections::BTreeMap<String, BTreeSet<(String, String)>> =
+            Default::default();
+        for line in text.lines() {
+            let c: Vec<&str> = line.split('\t').collect();
+            let at = |i: usize| c.get(i).copied().unwrap_or("");
+            let ip = if at(0).is_empty() { at(1) } else { at(0) };
+            let types: Vec<&str> = at(3).split(',').collect();
+            let versions = hex(at(4));
+            let supported: Vec<u16> = hex(at(5))
+                .into_iter()
+                .filter(|v| v & 0x0f0f != 0x0a0a)
+                .collect();
+            let w = want.entry(ip.to_string()).or_default();
+            if types.contains(&"1") && !at(2).split(',').any(|v| v == "0x0002") {
+                let v = supported
+                    .iter()
+                    .copied()
+                    .max()
+                    .or(versions.first().copied());
+                w.insert((
+                    "tls.client_version".into(),
+                    tls_version_name(v.expect("version")),
+                ));
+                if !at(6).is_empty() {
+                    w.insert(("tls.alpn".into(), at(6).to_string()));
+                }
+            }
+            if types.contains(&"2") {
+                let v = supported.first().or(versions.last()).copied();
+                w.insert((
+                    "tls.server_version".into(),
+                    tls_version_name(v.expect("version")),
+                ));
+            }
+        }
+        let (report, _) = analyze(path);
+        for (ip, w) in want {
+            let Some(d) = devices(&report).iter().find(|d| {
+                d["ips"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|i| i == ip.as_str()))
+            }) else {
+                continue;
+            };
+            let got: BTreeSet<(String, String)> = d["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| {
+                    ["tls.client_version", "tls.server_version", "tls.alpn"]
+                        .contains(&e["field"].as_str().unwrap_or(""))
+                })
+                .map(|e| {
+                    let s = |k: &str| e[k].as_str().unwrap().to_string();
+                    (s("field"), s("value"))
+                })
+                .collect();
+            assert_eq!(got, w, "{} {ip}", path.display());
+            compared += 1;
+        }
+    }
+    assert!(compared >= 50, "{compared} devices compared");
+}

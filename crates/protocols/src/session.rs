@@ -813,10 +813,17 @@ impl FlowSession {
                         self.results.fact(ts, about.clone(), "tls.sni", sni);
                     }
                     self.results.fact(ts, about.clone(), "tls.ja3", &h.ja3());
-                    self.results.fact(ts, about, "tls.ja4", &h.ja4());
+                    self.results.fact(ts, about.clone(), "tls.ja4", &h.ja4());
+                    let offered = crate::tls_hello::version_name(h.max_version());
+                    self.results
+                        .fact(ts, about.clone(), "tls.client_version", &offered);
+                    self.results.fact(ts, about, "tls.alpn", &h.alpn.join(","));
                 }
                 if let Some(h) = readers[1].server_hello() {
                     let about = About::Sender(Direction::ToClient);
+                    let chosen = crate::tls_hello::version_name(h.version);
+                    self.results
+                        .fact(ts, about.clone(), "tls.server_version", &chosen);
                     if let Some(subject) = &h.certificate_subject {
                         self.results
                             .fact(ts, about.clone(), "tls.cert_subject", subject);

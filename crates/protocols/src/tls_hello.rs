@@ -434,6 +434,19 @@ impl ClientHello {
     }
 }
 
+/// A protocol version's name ("TLS 1.2"), or its number in hex for a draft or unknown one.
+pub fn version_name(v: u16) -> String {
+    match v {
+        0x0304 => "TLS 1.3".into(),
+        0x0303 => "TLS 1.2".into(),
+        0x0302 => "TLS 1.1".into(),
+        0x0301 => "TLS 1.0".into(),
+        0x0300 => "SSL 3.0".into(),
+        0x0002 => "SSL 2.0".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
 /// JA4's two characters for a version; draft and unknown versions are "00".
 fn ja4_version(v: u16) -> &'static str {
     match v {
