@@ -435,7 +435,7 @@ impl ClientHello {
 }
 
 /// A protocol version's name ("TLS 1.2"), or its number in hex for a draft or unknown one.
-pub fn version_name(v: u16) -> String {
+pub fn version_name(v: u16) -> std::borrow::Cow<'static, str> {
     match v {
         0x0304 => "TLS 1.3".into(),
         0x0303 => "TLS 1.2".into(),
@@ -443,7 +443,7 @@ pub fn version_name(v: u16) -> String {
         0x0301 => "TLS 1.0".into(),
         0x0300 => "SSL 3.0".into(),
         0x0002 => "SSL 2.0".into(),
-        other => format!("0x{other:04x}"),
+        other => format!("0x{other:04x}").into(),
     }
 }
 
