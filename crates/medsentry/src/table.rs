@@ -138,21 +138,25 @@ fn devices_section(out: &mut dyn Write, report: &Report, top: usize) -> io::Resu
     )?;
     writeln!(
         out,
-        "  {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} mac",
-        "category", "criticality", "address", "vendor", "model", "hostname"
+        "  {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} {:<17} software",
+        "category", "criticality", "address", "vendor", "model", "hostname", "mac"
     )?;
     for d in report.devices.iter().take(top) {
         let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_string());
+        // The software last, whole: a version that is out of support is what a clinical engineer
+        // reads the row for, and it is the longest value.
+        let software = d.software.first().map_or("-", String::as_str);
         writeln!(
             out,
-            "  {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} {}",
+            "  {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} {:<17} {}",
             d.category,
             d.criticality,
             d.ips.first().map_or("-", |s| s.as_str()),
             dash(&d.vendor),
             dash(&d.model),
             dash(&d.hostname),
-            dash(&d.mac)
+            dash(&d.mac),
+            software
         )?;
     }
     if report.devices.len() > top {
