@@ -149,6 +149,10 @@ pub enum InventoryCommand {
         /// A part of the vendor's name.
         #[arg(long)]
         vendor: Option<String>,
+        /// A part of the software (operating system or firmware and version): `--software "windows
+        /// xp"` lists the devices still on it.
+        #[arg(long)]
+        software: Option<String>,
         #[arg(long, default_value_t = 1000)]
         limit: u32,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]

@@ -35,12 +35,14 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
         InventoryCommand::List {
             category,
             vendor,
+            software,
             limit,
             format,
         } => {
             let filter = DeviceFilter {
                 category: category.clone(),
                 vendor: vendor.clone(),
+                software: software.clone(),
                 limit: Some(*limit),
                 ..DeviceFilter::default()
             };
@@ -65,13 +67,20 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
                 OutputFormat::Table => {
                     writeln!(
                         out,
-                        "{:<20} {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} last seen",
-                        "id", "category", "criticality", "address", "vendor", "model", "hostname"
+                        "{:<20} {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} {:<27} software",
+                        "id",
+                        "category",
+                        "criticality",
+                        "address",
+                        "vendor",
+                        "model",
+                        "hostname",
+                        "last seen"
                     )?;
                     for d in &devices {
                         writeln!(
                             out,
-                            "{:<20} {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} {}",
+                            "{:<20} {:<20} {:<17} {:<16} {:<18} {:<22} {:<18} {:<27} {}",
                             d.id,
                             d.category,
                             dash(&d.criticality),
@@ -79,7 +88,8 @@ pub fn run(args: &InventoryArgs) -> anyhow::Result<u8> {
                             dash(&d.vendor),
                             dash(&d.model),
                             dash(&d.hostname),
-                            time(d.last_seen_ns)
+                            time(d.last_seen_ns),
+                            dash(&d.software)
                         )?;
                     }
                     writeln!(out, "{} devices", devices.len())?;

@@ -399,3 +399,44 @@ fn stored_findings_sum_the_reports() {
     assert_eq!(got, want);
     assert_eq!(store.counts().unwrap().findings, want.len() as u64);
 }
+
+/// `inventory list --software` finds the devices on an operating system, here the Windows XP host
+/// of suricata-verify's `sip-user-agent/sip.pcap` (its browser announcement says OS 5.1; tshark
+/// `browser.os_major`, `browser.os_minor`).
+#[test]
+fn devices_are_listed_by_their_software() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let dir = Scratch::new("by-software");
+    let db = dir.path("inv.db");
+    let db = db.to_str().unwrap();
+    let cap = corpus.join("pcap/suricata-verify/sip-user-agent/sip.pcap");
+    analyze_into(&cap, db);
+    let out = ok(&[
+        "inventory",
+        "--db",
+        db,
+        "list",
+        "--software",
+        "windows XP",
+        "--format",
+        "json",
+    ]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["mac-0060970fee72"]);
+    assert_eq!(list[0]["hostname"], "LAB111");
+    let table = ok(&["inventory", "--db", db, "list", "--software", "windows"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.contains("Windows XP") && text.contains("Windows 2000"),
+        "{text}"
+    );
+    assert!(text.ends_with("2 devices\n"), "{text}");
+}

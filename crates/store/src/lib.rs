@@ -259,6 +259,9 @@ pub struct DeviceFilter {
     pub criticality: Option<String>,
     /// Case-insensitive substring of the vendor (ASCII case folding on SQLite).
     pub vendor: Option<String>,
+    /// Case-insensitive substring of the software: the decided operating system or firmware and its
+    /// version (`windows xp` finds the consoles still on it).
+    pub software: Option<String>,
     /// Devices first seen in this run.
     pub added_in: Option<RunId>,
     /// Devices seen in this run or a later one.

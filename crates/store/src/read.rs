@@ -70,6 +70,7 @@ fn like_pattern(text: &str) -> String {
 pub(crate) async fn list_devices(c: &mut Conn, f: &DeviceFilter) -> R<Vec<DeviceSummary>> {
     let mut sql = format!("SELECT {SUMMARY_COLS} FROM devices WHERE 1 = 1");
     let vendor = f.vendor.as_deref().map(like_pattern);
+    let software = f.software.as_deref().map(like_pattern);
     let mut args: Vec<Val<'_>> = Vec::new();
     // Conditions, each with the next placeholder.
     let push = |sql: &mut String, args: &mut Vec<Val<'_>>, text: &str| {
@@ -85,10 +86,12 @@ pub(crate) async fn list_devices(c: &mut Conn, f: &DeviceFilter) -> R<Vec<Device
         push(&mut sql, &mut args, "criticality =");
         args.push(Val::T(v));
     }
-    if let Some(v) = &vendor {
-        push(&mut sql, &mut args, "lower(vendor) LIKE");
-        args.push(Val::T(v));
-        sql.push_str(" ESCAPE '\\'");
+    for (column, pattern) in [("vendor", &vendor), ("software", &software)] {
+        if let Some(v) = pattern {
+            push(&mut sql, &mut args, &format!("lower({column}) LIKE"));
+            args.push(Val::T(v));
+            sql.push_str(" ESCAPE '\\'");
+        }
     }
     if let Some(r) = f.added_in {
         push(&mut sql, &mut args, "first_run =");

@@ -442,6 +442,19 @@ fn save_list_show_count(f: &Fixture) {
         })
         .unwrap();
     assert!(none.is_empty(), "LIKE wildcards in the text are literal");
+    // By software, the same way: every device runs 1.2.3 here.
+    let mut by_software = |text: &str| {
+        s.list_devices(&DeviceFilter {
+            software: Some(text.into()),
+            ..DeviceFilter::default()
+        })
+        .unwrap()
+        .len()
+    };
+    assert_eq!(
+        (by_software("2.3"), by_software("2.4"), by_software("_")),
+        (20, 0, 0)
+    );
     let page1 = s
         .list_devices(&DeviceFilter {
             limit: Some(8),
