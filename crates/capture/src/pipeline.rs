@@ -67,8 +67,6 @@ pub struct PipelineStats {
     pub unsupported_link: u64,
     /// ARP, LLDP, CDP and other non-IP frames (ARP, LLDP and CDP also go to the handler).
     pub non_ip: u64,
-    /// Of those, Ethernet/IPv4 ARP packets (each handed to the handler).
-    pub arp: u64,
     pub ipv4: u64,
     pub ipv6: u64,
     pub tcp: u64,
@@ -136,7 +134,6 @@ impl<H: FlowHandler> Pipeline<H> {
     /// ARP is counted with the other non-IP frames, and handed to the handler.
     fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
         self.stats.non_ip += 1;
-        self.stats.arp += 1;
         self.flows.handler().arp(ts, arp);
     }
 
