@@ -211,7 +211,8 @@ fn macs_match(case: &str, truth: &Value, report: &Value) {
 /// The inventory: every device of the truth found by its MAC, none invented, and each one's maker
 /// (from its MAC's registration and DHCP), name (when it ever appears on the wire) and category
 /// (from DHCP, roles in DICOM and HL7 traffic, services) as the truth says.
-fn devices_match(case: &str, truth: &Value, report: &Value) {
+/// Returns how many devices named themselves in NetBIOS.
+fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
     let got: BTreeMap<&str, &Value> = report["devices"]
         .as_array()
         .unwrap()
@@ -224,6 +225,7 @@ fn devices_match(case: &str, truth: &Value, report: &Value) {
         want.len(),
         "{case}: as many devices as the truth (none missing, none invented)"
     );
+    let mut named = 0;
     for t in want {
         let mac = t["mac"].as_str().unwrap();
         let d = got
@@ -235,6 +237,23 @@ fn devices_match(case: &str, truth: &Value, report: &Value) {
         if t["hostname_on_wire"] == true {
             assert_eq!(d["hostname"], t["hostname"], "{what}: hostname");
         }
+        // Windows workstations name themselves in NetBIOS too (upper case, as Windows sends it),
+        // and announce Windows 10; nobody else does.
+        let netbios: Vec<&str> = d["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["field"] == "netbios.name")
+            .map(|e| e["value"].as_str().unwrap())
+            .collect();
+        if netbios.is_empty() {
+            assert_ne!(d["software"][0], "Windows 10 or later", "{what}");
+        } else {
+            let upper = t["hostname"].as_str().unwrap().to_uppercase();
+            assert_eq!(netbios, [upper.as_str()], "{what}: NetBIOS name");
+            assert_eq!(d["software"][0], "Windows 10 or later", "{what}: software");
+            named += 1;
+        }
         // Every decided field names the rule and the evidence behind it.
         for (field, decided) in d["decided"].as_object().unwrap() {
             assert!(
@@ -243,6 +262,7 @@ fn devices_match(case: &str, truth: &Value, report: &Value) {
             );
         }
     }
+    named
 }
 
 /// Every string in the report, to look for patient values in.
@@ -329,6 +349,7 @@ fn analyze_reports_exactly_what_synth_generated() {
             )
         })
         .collect();
+    let mut netbios_named = 0;
     for &(devices, minutes, seed, faults, format) in cases.iter().chain(&more) {
         let case = format!(
             "--devices {devices} --minutes {minutes} --seed {seed} --faults {faults} --format {format}"
@@ -338,7 +359,7 @@ fn analyze_reports_exactly_what_synth_generated() {
         let (report, _) = analyze(&path);
         round_trip(&case, &truth, &report);
         macs_match(&case, &truth, &report);
-        devices_match(&case, &truth, &report);
+        netbios_named += devices_match(&case, &truth, &report);
         assert_no_phi(&case, &truth, &report);
         assert!(
             truth["hl7_messages_by_type"]
@@ -364,6 +385,10 @@ fn analyze_reports_exactly_what_synth_generated() {
         }
         std::fs::remove_file(&path).ok();
     }
+    assert!(
+        netbios_named > 0,
+        "some Windows workstations named themselves"
+    );
 }
 
 #[test]

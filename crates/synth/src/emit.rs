@@ -67,6 +67,36 @@ impl Emitter {
         self.writer.end(ts_us, caplen.map(|c| c as usize))
     }
 
+    /// Writes an ARP announcement (RFC 5227) by `src`: a broadcast request whose sender and target
+    /// address are both its own. ARP is no flow; the truth counts the packet.
+    pub fn arp_announcement(&mut self, ts_us: i64, src: &L2L3) -> io::Result<()> {
+        debug_assert!(ts_us >= self.last_ts, "timeline went backwards");
+        self.last_ts = ts_us;
+        if self.truth.packets == 0 {
+            self.truth.first_ts_us = ts_us;
+        }
+        self.truth.last_ts_us = ts_us;
+        self.truth.packets += 1;
+        let Ip::V4(ip) = src.ip else {
+            unreachable!("ARP is for IPv4 addresses")
+        };
+        let buf = self.writer.begin();
+        buf.extend_from_slice(&[0xff; 6]);
+        buf.extend_from_slice(&src.mac);
+        if let Some(vlan) = src.vlan {
+            buf.extend_from_slice(&[0x81, 0x00]);
+            buf.extend_from_slice(&(vlan & 0x0fff).to_be_bytes());
+        }
+        // Ethernet, IPv4, request; sender = target = itself; padded to Ethernet's minimum.
+        buf.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+        buf.extend_from_slice(&src.mac);
+        buf.extend_from_slice(&ip);
+        buf.extend_from_slice(&[0; 6]);
+        buf.extend_from_slice(&ip);
+        buf.extend_from_slice(&[0; 18]);
+        self.writer.end(ts_us, None)
+    }
+
     /// Writes a UDP datagram, counting flows as an idle-timeout flow table does.
     #[allow(clippy::too_many_arguments)]
     pub fn udp(
@@ -178,6 +208,24 @@ pub fn run(plans: Vec<Planned>, em: &mut Emitter) -> io::Result<()> {
                 free.push(idx);
             }
         }
+    }
+}
+
+/// One ARP announcement by a device as its address comes up.
+pub struct ArpSession {
+    pub ts_us: i64,
+    pub src: L2L3,
+    pub done: bool,
+}
+
+impl Session for ArpSession {
+    fn front_ts(&self) -> Option<i64> {
+        (!self.done).then_some(self.ts_us)
+    }
+
+    fn emit(&mut self, em: &mut Emitter) -> io::Result<()> {
+        self.done = true;
+        em.arp_announcement(self.ts_us, &self.src)
     }
 }
 

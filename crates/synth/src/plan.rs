@@ -1,5 +1,6 @@
-//! The day's schedule: who talks to whom and when. Every device boots with DHCP, resolves its
-//! servers' names, keeps its clock with NTP, then does what its kind does. Plans are light; each
+//! The day's schedule: who talks to whom and when. Every device boots with DHCP, announces its
+//! address in ARP, resolves its servers' names, keeps its clock with NTP, then does what its kind
+//! does. Plans are light; each
 //! becomes a live session only when the timeline reaches it.
 
 use std::collections::VecDeque;
@@ -8,10 +9,10 @@ use crate::apps::{
     self, DicomAssoc, DicomWork, Exchanges, FtpSession, Hl7Feed, Hl7Link, PumpStatus,
     TelnetSession, TlsParams, TlsWrap, WebLogin,
 };
-use crate::emit::{Datagram, Planned, UdpSession};
+use crate::emit::{ArpSession, Datagram, Planned, UdpSession};
 use crate::hospital::{Device, Hospital, Kind};
 use crate::patients::{self, Patient};
-use crate::payload::{dhcp, dns, ntp, tls};
+use crate::payload::{dhcp, dns, netbios, ntp, tls};
 use crate::rng::Rng;
 use crate::tcp::{App, Endpoint, SegmentFaults, TcpSession};
 use crate::truth::{Truth, endpoint};
@@ -152,6 +153,20 @@ impl<'h> Plan<'h> {
                 self.dhcp(d, boot, &mut r);
             }
             let up = boot + us(0.05 + r.unit() * 0.2);
+            // Its address comes up: an ARP announcement (RFC 5227), as every stack sends, and the
+            // one packet a device that never opens a connection still puts on the segment.
+            let src = d.v4();
+            let at = up - us(0.01);
+            self.plans.push(Planned {
+                start_us: at,
+                build: Box::new(move |_| {
+                    Box::new(ArpSession {
+                        ts_us: at,
+                        src,
+                        done: false,
+                    })
+                }),
+            });
             // Name lookups at start, and again when the answers' five-minute TTL runs out.
             let names: Vec<String> = self
                 .servers_of(d)
@@ -801,6 +816,28 @@ impl<'h> Plan<'h> {
         let ehr = self.hospital.server(Kind::Ehr);
         let me = d.preferred();
         let srv = ehr.as_seen_by(&me);
+        if d.vendor_spec().vendor_class == "MSFT 5.0" {
+            // Windows names itself on the subnet: a NetBIOS registration, then a browser host
+            // announcement (Windows 10: OS 10.0), both to the subnet's broadcast address.
+            let bcast = Ip::V4([d.ip4[0], d.ip4[1], 255, 255]);
+            let mut reg = Vec::new();
+            netbios::registration(&mut reg, r.next_u32() as u16, &d.hostname, d.ip4);
+            let mut ann = Vec::new();
+            let id = r.next_u32() as u16;
+            netbios::host_announcement(&mut ann, id, &d.hostname, "HOSPITAL", d.ip4, (10, 0));
+            for (t, port, payload) in [(at, 137, reg), (at + us(0.5), 138, ann)] {
+                self.udp(vec![Datagram {
+                    ts_us: t,
+                    src: d.v4(),
+                    sport: port,
+                    dst_mac: BROADCAST_MAC,
+                    dst_ip: bcast,
+                    dport: port,
+                    app: "netbios",
+                    payload,
+                }]);
+            }
+        }
         if r.chance(0.3) {
             // Announces itself for DICOM viewers' discovery.
             let mut p = Vec::new();

@@ -5,5 +5,6 @@ pub mod dns;
 pub mod hl7;
 pub mod http;
 pub mod login;
+pub mod netbios;
 pub mod ntp;
 pub mod tls;
