@@ -44,6 +44,10 @@ const ROUTER_MIN_ADDRESSES: usize = 4;
 /// a multi-homed host); one that claims more answers for others (proxy ARP), and its claims are only
 /// sightings.
 const MAX_OWN_CLAIMS: usize = 8;
+/// Addresses, MACs and (address, MAC) pairs the inventory keeps, each kind: a million is ten times a
+/// hospital group's device count; a flood of spoofed sources (a MAC flood, a spoofed-source scan)
+/// stops there, and what it would have added is counted ([`Inventory::dropped`]), never stored.
+pub const MAX_SUBJECTS: usize = 1 << 20;
 /// At most this many DHCPv6 addresses are kept per DUID MAC (a client holds a few at a time).
 const MAX_DUID_LEASES: usize = 64;
 
@@ -113,8 +117,12 @@ impl SubjectFacts {
 }
 
 /// Everything learnt from a capture, before identity is decided.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inventory {
+    /// At most this many entries in each map below ([`MAX_SUBJECTS`] unless a test says less).
+    limit: usize,
+    /// New subjects, sightings and leases not kept because their map was full.
+    dropped: u64,
     facts: FastMap<Subject, SubjectFacts>,
     /// Each (address, source MAC) pair seen, with its first and last time: one look-up per flow end
     /// (two a flow), expanded into the maps below by [`Inventory::finish`].
@@ -208,17 +216,60 @@ pub fn mac_string(m: &[u8; 6]) -> String {
     )
 }
 
+impl Default for Inventory {
+    fn default() -> Inventory {
+        Inventory::new()
+    }
+}
+
 impl Inventory {
     pub fn new() -> Inventory {
-        Inventory::default()
+        Inventory::with_limit(MAX_SUBJECTS)
+    }
+
+    /// An inventory that keeps at most `limit` entries of each kind.
+    pub fn with_limit(limit: usize) -> Inventory {
+        Inventory {
+            limit,
+            dropped: 0,
+            facts: FastMap::default(),
+            sightings: FastMap::default(),
+            mac_ips: FastMap::default(),
+            ip_macs: FastMap::default(),
+            leases: FastMap::default(),
+            latest_lease: FastMap::default(),
+            duid_leases: FastMap::default(),
+            claims: FastMap::default(),
+        }
+    }
+
+    /// New subjects, sightings and leases left out because the inventory held [`MAX_SUBJECTS`] of
+    /// their kind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Whether `map` may take `key`: it has it, or room for it (else the call is counted as dropped).
+    fn room<K: std::hash::Hash + Eq, V>(
+        &mut self,
+        map: impl Fn(&Self) -> &FastMap<K, V>,
+        key: &K,
+    ) -> bool {
+        let m = map(self);
+        if m.len() < self.limit || m.contains_key(key) {
+            return true;
+        }
+        self.dropped += 1;
+        false
     }
 
     /// A frame from `ip` carried `mac` as its source (or `None` on links without MACs).
     pub fn saw(&mut self, ts_ns: i64, ip: IpAddr, mac: Option<[u8; 6]>) {
-        let (first, last) = self
-            .sightings
-            .entry((ip, mac.filter(unicast)))
-            .or_insert((ts_ns, ts_ns));
+        let key = (ip, mac.filter(unicast));
+        if !self.room(|i| &i.sightings, &key) {
+            return;
+        }
+        let (first, last) = self.sightings.entry(key).or_insert((ts_ns, ts_ns));
         *first = (*first).min(ts_ns);
         *last = (*last).max(ts_ns);
     }
@@ -264,7 +315,11 @@ impl Inventory {
 
     /// A DHCP server gave `ip` to `mac`: the address is the device's even if a router also shows it.
     pub fn lease(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
-        if unicast(&mac) && is_host(&ip) {
+        if unicast(&mac)
+            && is_host(&ip)
+            && self.room(|i| &i.leases, &mac)
+            && self.room(|i| &i.latest_lease, &ip)
+        {
             self.leases.entry(mac).or_default().insert(ip);
             note_lease(&mut self.latest_lease, ts_ns, mac, ip);
             self.facts
@@ -283,6 +338,9 @@ impl Inventory {
         if !unicast(&mac) || !is_host(&ip) {
             return;
         }
+        if !self.room(|i| &i.duid_leases, &mac) {
+            return;
+        }
         let ips = self.duid_leases.entry(mac).or_default();
         if ips.len() < MAX_DUID_LEASES {
             ips.entry(ip).or_insert(ts_ns);
@@ -295,7 +353,7 @@ impl Inventory {
     /// router's, not a device of its own.
     pub fn claim(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
         self.saw(ts_ns, ip, Some(mac));
-        if unicast(&mac) && is_host(&ip) {
+        if unicast(&mac) && is_host(&ip) && self.room(|i| &i.claims, &mac) {
             let ips = self.claims.entry(mac).or_default();
             if ips.len() <= MAX_OWN_CLAIMS {
                 ips.insert(ip);
@@ -312,6 +370,9 @@ impl Inventory {
         if let Subject::Ip(ip) = subject
             && !is_host(&ip)
         {
+            return;
+        }
+        if !self.room(|i| &i.facts, &subject) {
             return;
         }
         let facts = self.facts.entry(subject).or_default();
@@ -352,6 +413,8 @@ impl Inventory {
     ) -> Vec<(Device, U)> {
         self.expand_sightings();
         let Inventory {
+            limit: _,
+            dropped: _,
             mut facts,
             sightings: _,
             mac_ips,
@@ -920,6 +983,30 @@ mod tests {
         let d = inv.finish(&Rules::builtin());
         assert_eq!(d.len(), 2, "{:?}", ids(&d));
         assert_eq!(d.iter().filter(|d| d.ips == [ip("10.0.0.5")]).count(), 1);
+    }
+
+    #[test]
+    fn a_flood_of_new_sources_stops_at_the_limit_and_is_counted() {
+        let mut inv = Inventory::with_limit(3);
+        let mac = |i: u8| [0x00, 0x1b, 0x2c, 0, 0, i];
+        for i in 1..=5u8 {
+            inv.saw(i64::from(i), ip(&format!("10.0.0.{i}")), Some(mac(i)));
+        }
+        assert_eq!(inv.dropped(), 2);
+        // What it holds is still updated; a known subject's evidence still counts.
+        inv.saw(9, ip("10.0.0.1"), Some(mac(1)));
+        inv.observe(9, Subject::Mac(mac(1)), "dhcp.hostname", "pump-1");
+        inv.observe(9, Subject::Mac(mac(2)), "dhcp.hostname", "pump-2");
+        inv.observe(9, Subject::Mac(mac(3)), "dhcp.hostname", "pump-3");
+        assert_eq!(inv.dropped(), 2);
+        // A fourth subject with evidence is one too many.
+        inv.observe(9, Subject::Mac(mac(4)), "dhcp.hostname", "pump-4");
+        inv.claim(9, mac(5), ip("10.0.0.5"));
+        assert_eq!(inv.dropped(), 4);
+        let d = inv.finish(&Rules::builtin());
+        let names: Vec<Option<&str>> = d.iter().map(|d| d.get("hostname")).collect();
+        assert_eq!(names, [Some("pump-1"), Some("pump-2"), Some("pump-3")]);
+        assert_eq!(d[0].last_ns, 9);
     }
 
     #[test]

@@ -124,6 +124,15 @@ pub fn run(args: &AnalyzeArgs) -> anyhow::Result<u8> {
         args.analysis_threads(),
     );
     timings.lap("report built");
+    if report.summary.inventory_dropped > 0 {
+        eprintln!(
+            "medsentry: warning: the inventory reached its limit of {} entries of a kind (a flood of \
+             spoofed sources?); {} further sightings were counted, not kept",
+            inventory::MAX_SUBJECTS,
+            report.summary.inventory_dropped
+        );
+        status = status.max(1);
+    }
     // The rest of the database is written while the report is: two independent readers of the
     // finished report, on two cores.
     let saved = std::thread::scope(|scope| -> anyhow::Result<Option<String>> {

@@ -63,6 +63,9 @@ pub struct Summary {
     pub udp_flows: u64,
     pub other_flows: u64,
     pub devices: u64,
+    /// New addresses, MACs and sightings the inventory did not keep because it already held
+    /// `inventory::MAX_SUBJECTS` of their kind (a flood of spoofed sources); 0 on any real network.
+    pub inventory_dropped: u64,
     /// Frames or records that could not be decoded: bad link or IP headers, impossible records.
     pub decode_errors: u64,
     /// Frames cut short by the capture's snaplen (decoded as far as they go).
@@ -440,8 +443,9 @@ impl Report {
     ) -> Report {
         let bad_records: u64 = inputs.iter().map(|i| i.bad_records).sum();
         let mut events = c.events.borrow_mut();
-        let (decided, mut devices): (Vec<_>, Vec<_>) = std::mem::take(&mut events.inventory)
-            .finish()
+        let inventory = std::mem::take(&mut events.inventory).finish();
+        let inventory_dropped = inventory.dropped();
+        let (decided, mut devices): (Vec<_>, Vec<_>) = inventory
             .finish_with(&c.rules, threads, device_out)
             .into_iter()
             .unzip();
@@ -457,6 +461,7 @@ impl Report {
             udp_flows: f.udp_flows,
             other_flows: f.other_flows,
             devices: devices.len() as u64,
+            inventory_dropped,
             decode_errors: stats.decode_errors + bad_records,
             truncated_packets: stats.truncated,
             first_seen: stats.first_ts.map(|t| t.rfc3339()),
