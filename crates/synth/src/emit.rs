@@ -55,21 +55,14 @@ impl Emitter {
         payload: &[u8],
         caplen: Option<u32>,
     ) -> io::Result<()> {
-        debug_assert!(ts_us >= self.last_ts, "timeline went backwards");
-        self.last_ts = ts_us;
-        if self.truth.packets == 0 {
-            self.truth.first_ts_us = ts_us;
-        }
-        self.truth.last_ts_us = ts_us;
-        self.truth.packets += 1;
+        self.count(ts_us);
         let buf = self.writer.begin();
         wire::frame(buf, src, dst_mac, dst_ip, ip_id, ttl, transport, payload);
         self.writer.end(ts_us, caplen.map(|c| c as usize))
     }
 
-    /// Writes an ARP announcement (RFC 5227) by `src`: a broadcast request whose sender and target
-    /// address are both its own. ARP is no flow; the truth counts the packet.
-    pub fn arp_announcement(&mut self, ts_us: i64, src: &L2L3) -> io::Result<()> {
+    /// A packet at `ts_us` in the truth's totals.
+    fn count(&mut self, ts_us: i64) {
         debug_assert!(ts_us >= self.last_ts, "timeline went backwards");
         self.last_ts = ts_us;
         if self.truth.packets == 0 {
@@ -77,23 +70,13 @@ impl Emitter {
         }
         self.truth.last_ts_us = ts_us;
         self.truth.packets += 1;
-        let Ip::V4(ip) = src.ip else {
-            unreachable!("ARP is for IPv4 addresses")
-        };
-        let buf = self.writer.begin();
-        buf.extend_from_slice(&[0xff; 6]);
-        buf.extend_from_slice(&src.mac);
-        if let Some(vlan) = src.vlan {
-            buf.extend_from_slice(&[0x81, 0x00]);
-            buf.extend_from_slice(&(vlan & 0x0fff).to_be_bytes());
-        }
-        // Ethernet, IPv4, request; sender = target = itself; padded to Ethernet's minimum.
-        buf.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
-        buf.extend_from_slice(&src.mac);
-        buf.extend_from_slice(&ip);
-        buf.extend_from_slice(&[0; 6]);
-        buf.extend_from_slice(&ip);
-        buf.extend_from_slice(&[0; 18]);
+    }
+
+    /// Writes an ARP announcement by `src` (see [`wire::arp_announcement`]). ARP is no flow; the truth
+    /// counts the packet.
+    pub fn arp_announcement(&mut self, ts_us: i64, src: &L2L3) -> io::Result<()> {
+        self.count(ts_us);
+        wire::arp_announcement(self.writer.begin(), src);
         self.writer.end(ts_us, None)
     }
 

@@ -92,6 +92,32 @@ pub enum Transport<'a> {
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
 
+/// The Ethernet addresses and, for a device on a VLAN, its 802.1Q tag (the ether type follows).
+fn link_header(out: &mut Vec<u8>, src: &L2L3, dst_mac: [u8; 6]) {
+    out.extend_from_slice(&dst_mac);
+    out.extend_from_slice(&src.mac);
+    if let Some(vlan) = src.vlan {
+        out.extend_from_slice(&[0x81, 0x00]);
+        out.extend_from_slice(&(vlan & 0x0fff).to_be_bytes());
+    }
+}
+
+/// Appends an ARP announcement (RFC 5227) by `src`, an IPv4 host: a broadcast request whose sender
+/// and target address are both its own, padded to Ethernet's minimum.
+pub fn arp_announcement(out: &mut Vec<u8>, src: &L2L3) {
+    let Ip::V4(ip) = src.ip else {
+        unreachable!("ARP is for IPv4 addresses")
+    };
+    link_header(out, src, BROADCAST_MAC);
+    // ARP; Ethernet, IPv4, address lengths 6 and 4, request.
+    out.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, 1]);
+    out.extend_from_slice(&src.mac);
+    out.extend_from_slice(&ip);
+    out.extend_from_slice(&[0; 6]);
+    out.extend_from_slice(&ip);
+    out.extend_from_slice(&[0; 18]);
+}
+
 /// Appends a whole frame to `out` and returns its length. `ip_id` is the IPv4 identification field.
 #[allow(clippy::too_many_arguments)]
 pub fn frame(
@@ -105,12 +131,7 @@ pub fn frame(
     payload: &[u8],
 ) -> usize {
     let start = out.len();
-    out.extend_from_slice(&dst_mac);
-    out.extend_from_slice(&src.mac);
-    if let Some(vlan) = src.vlan {
-        out.extend_from_slice(&[0x81, 0x00]);
-        out.extend_from_slice(&(vlan & 0x0fff).to_be_bytes());
-    }
+    link_header(out, src, dst_mac);
     let (l4_len, proto) = match transport {
         Transport::Tcp { options, .. } => (20 + options.len() + payload.len(), PROTO_TCP),
         Transport::Udp { .. } => (8 + payload.len(), PROTO_UDP),
