@@ -127,6 +127,21 @@ fn write_capture(path: &Path) {
     w.finish().unwrap();
 }
 
+/// `medsentry analyze --format json FILE`, which must succeed.
+fn analyze(path: &Path) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+        .args(["analyze", "--format", "json", "--no-progress"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 fn device<'a>(report: &'a Value, mac: &str) -> &'a Value {
     report["devices"]
         .as_array()
@@ -146,17 +161,7 @@ fn lldp_med_names_the_device_and_lldp_the_switch() {
     let dir = testkit::Scratch::new("lldp");
     let path = dir.path("lldp.pcap");
     write_capture(&path);
-    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
-        .args(["analyze", "--format", "json", "--no-progress"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = analyze(&path);
 
     let m = device(&report, "00:1f:11:00:00:02");
     assert_eq!(m["ips"], serde_json::json!(["10.3.0.17"]));
@@ -369,17 +374,7 @@ fn cdp_names_cisco_switches_and_phones() {
     );
     w.end(1_700_000_001_000_000, None).unwrap();
     w.finish().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
-        .args(["analyze", "--format", "json", "--no-progress"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = analyze(&path);
     let s = device(&report, "00:1f:11:00:00:81");
     assert_eq!(
         (&s["vendor"], &s["model"], &s["category"], &s["hostname"]),

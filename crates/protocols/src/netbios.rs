@@ -347,19 +347,7 @@ fn announcement(smb: &[u8]) -> Option<Announcement> {
 mod tests {
     use super::*;
 
-    /// `name` padded to 15 characters with `suffix`, first-level encoded, with an empty scope.
-    fn encode(name: &str, suffix: u8) -> Vec<u8> {
-        let mut raw = [b' '; 16];
-        raw[..name.len()].copy_from_slice(name.as_bytes());
-        raw[15] = suffix;
-        let mut out = vec![32];
-        for c in raw {
-            out.push(b'A' + (c >> 4));
-            out.push(b'A' + (c & 0x0f));
-        }
-        out.push(0);
-        out
-    }
+    use synth::payload::netbios::{self as build, Announced, encoded_name as encode};
 
     fn header(flags: u16, counts: [u16; 4]) -> Vec<u8> {
         let mut b = vec![0x12, 0x34];
@@ -372,12 +360,8 @@ mod tests {
 
     /// A broadcast registration of `name` by 10.0.0.5, as Windows sends at boot.
     fn registration(name: &str, suffix: u8, group: bool) -> Vec<u8> {
-        let mut b = header(0x2910, [1, 0, 0, 1]);
-        b.extend_from_slice(&encode(name, suffix));
-        b.extend_from_slice(&[0, 0x20, 0, 1]);
-        b.extend_from_slice(&[0xc0, 12, 0, 0x20, 0, 1, 0, 0x04, 0x93, 0xe0, 0, 6]);
-        b.extend_from_slice(&(if group { 0x8000u16 } else { 0 }).to_be_bytes());
-        b.extend_from_slice(&[10, 0, 0, 5]);
+        let mut b = Vec::new();
+        build::registration(&mut b, 0x1234, name, suffix, group, [10, 0, 0, 5]);
         b
     }
 
@@ -458,54 +442,18 @@ mod tests {
         assert_eq!(cut.own.len(), 2);
     }
 
-    /// A host announcement datagram from `name`, Windows `major.minor`, server type `kind`.
+    /// A host announcement datagram from `name` at 10.0.0.9, Windows `major.minor`, server type
+    /// `kind`.
     fn host_announcement(name: &str, major: u8, minor: u8, kind: u32, comment: &str) -> Vec<u8> {
-        let mut data = vec![BROWSER_HOST, 0];
-        data.extend_from_slice(&720_000u32.to_le_bytes());
-        let mut raw = [0u8; 16];
-        raw[..name.len()].copy_from_slice(name.as_bytes());
-        data.extend_from_slice(&raw);
-        data.extend_from_slice(&[major, minor]);
-        data.extend_from_slice(&kind.to_le_bytes());
-        data.extend_from_slice(&[15, 1, 0x55, 0xaa]);
-        data.extend_from_slice(comment.as_bytes());
-        data.push(0);
-        let mailslot = b"\\MAILSLOT\\BROWSE\0";
-        // SMB header (32), word count 17, 17 words, byte count, mailslot name, data.
-        let mut smb = b"\xffSMB".to_vec();
-        smb.push(SMB_TRANSACTION);
-        smb.resize(32, 0);
-        smb.push(17);
-        let data_offset = 32 + 1 + 34 + 2 + mailslot.len();
-        let words: [u16; 17] = [
-            0,
-            data.len() as u16,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            data.len() as u16,
-            data_offset as u16,
-            3,
-            1,
-            1,
-            2,
-        ];
-        for w in words {
-            smb.extend_from_slice(&w.to_le_bytes());
-        }
-        smb.extend_from_slice(&((mailslot.len() + data.len()) as u16).to_le_bytes());
-        smb.extend_from_slice(mailslot);
-        smb.extend_from_slice(&data);
-        let mut b = vec![0x11, 0x0a, 0, 1, 10, 0, 0, 9, 0, 138, 0, 0, 0, 0];
-        b.extend_from_slice(&encode(name, 0x00));
-        b.extend_from_slice(&encode("WORKGROUP", 0x1d));
-        b.extend_from_slice(&smb);
+        let mut b = Vec::new();
+        let a = Announced {
+            name,
+            workgroup: "WORKGROUP",
+            version: (major, minor),
+            server_type: kind,
+            comment,
+        };
+        build::host_announcement(&mut b, 1, [10, 0, 0, 9], &a);
         b
     }
 

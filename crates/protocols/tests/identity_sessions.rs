@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 use std::rc::Rc;
+use synth::payload::netbios;
 use testkit::ber::{oid, tlv, varbind};
 
 use capture::{Direction, EndReason, StreamConsumer, Timestamp};
@@ -683,36 +684,17 @@ fn llmnr_answers_name_the_responder_and_queries_say_nothing() {
     );
 }
 
-/// `name` with `suffix`, first-level encoded (RFC 1001 14.1), with an empty scope.
-fn netbios_name(name: &str, suffix: u8) -> Vec<u8> {
-    let mut raw = [b' '; 16];
-    raw[..name.len()].copy_from_slice(name.as_bytes());
-    raw[15] = suffix;
-    let mut out = vec![32];
-    for c in raw {
-        out.extend_from_slice(&[b'A' + (c >> 4), b'A' + (c & 0x0f)]);
-    }
-    out.push(0);
-    out
-}
-
 #[test]
 fn netbios_registrations_and_query_responses_name_their_hosts() {
     let (mut s, _) = session(false, 137);
     // The client registers its workstation name and its workgroup (broadcast, RFC 1002 4.2.2).
-    for (name, group) in [("ECHO-CART", 0u16), ("CARDIOLOGY", 0x8000)] {
-        let mut body = netbios_name(name, 0x00);
-        body.extend_from_slice(&[0, 0x20, 0, 1, 0xc0, 12, 0, 0x20, 0, 1, 0, 0, 0, 0, 0, 6]);
-        body.extend_from_slice(&group.to_be_bytes());
-        body.extend_from_slice(&[10, 20, 0, 5]);
-        s.datagram(
-            Direction::ToServer,
-            T,
-            &dns_message(0x2910, [1, 0, 0, 1], &body),
-        );
+    for (name, group) in [("ECHO-CART", false), ("CARDIOLOGY", true)] {
+        let mut m = Vec::new();
+        netbios::registration(&mut m, 0x5a5a, name, 0x00, group, [10, 20, 0, 5]);
+        s.datagram(Direction::ToServer, T, &m);
     }
     // The server answers a query for "PACS01<20>": held by 10.20.0.40, another host.
-    let mut body = netbios_name("PACS01", 0x20);
+    let mut body = netbios::encoded_name("PACS01", 0x20);
     body.extend_from_slice(&[0, 0x20, 0, 1, 0, 0, 0, 0, 0, 6, 0, 0, 10, 20, 0, 40]);
     s.datagram(
         Direction::ToClient,

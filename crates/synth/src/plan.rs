@@ -821,10 +821,18 @@ impl<'h> Plan<'h> {
             // announcement (Windows 10: OS 10.0), both to the subnet's broadcast address.
             let bcast = Ip::V4([d.ip4[0], d.ip4[1], 255, 255]);
             let mut reg = Vec::new();
-            netbios::registration(&mut reg, r.next_u32() as u16, &d.hostname, d.ip4);
+            let id = r.next_u32() as u16;
+            netbios::registration(&mut reg, id, &d.hostname, 0x00, false, d.ip4);
             let mut ann = Vec::new();
             let id = r.next_u32() as u16;
-            netbios::host_announcement(&mut ann, id, &d.hostname, "HOSPITAL", d.ip4, (10, 0));
+            let announced = netbios::Announced {
+                name: &d.hostname,
+                workgroup: "HOSPITAL",
+                version: (10, 0),
+                server_type: 0x0000_1003,
+                comment: "",
+            };
+            netbios::host_announcement(&mut ann, id, d.ip4, &announced);
             for (t, port, payload) in [(at, 137, reg), (at + us(0.5), 138, ann)] {
                 self.udp(vec![Datagram {
                     ts_us: t,
