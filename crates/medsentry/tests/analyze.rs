@@ -206,23 +206,8 @@ fn every_identification_capture_gives_one_report_every_run() {
     let Some(corpus) = testkit::corpus() else {
         return;
     };
-    let mut captures = Vec::new();
-    let mut dirs = vec![corpus.join("pcap/suricata-verify")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("suricata-verify").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path
-                .extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng")
-            {
-                captures.push(path);
-            }
-        }
-    }
+    let captures = testkit::captures_under(&corpus.join("pcap/suricata-verify"));
     assert!(captures.len() >= 20, "{} captures", captures.len());
-    captures.sort();
     for path in &captures {
         let run = || {
             let out = medsentry(&[

@@ -508,23 +508,8 @@ fn tls_versions_and_alpn_are_evidence_as_tshark_reads_them() {
     let Some(tshark) = testkit::tshark() else {
         return;
     };
-    let mut captures = Vec::new();
-    let mut dirs = vec![corpus.join("pcap/suricata-verify")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("suricata-verify").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path
-                .extension()
-                .is_some_and(|x| x == "pcap" || x == "pcapng")
-                && !path.to_string_lossy().contains("quic")
-            {
-                captures.push(path);
-            }
-        }
-    }
-    captures.sort();
+    let mut captures = testkit::captures_under(&corpus.join("pcap/suricata-verify"));
+    captures.retain(|p| !p.to_string_lossy().contains("quic"));
     let fields = [
         "ip.src",
         "ipv6.src",

@@ -33,6 +33,29 @@ pub fn corpus() -> Option<PathBuf> {
     None
 }
 
+/// Every capture (`.pcap`, `.pcapng`) under `dir`, at any depth, sorted.
+pub fn captures_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()));
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|x| x == "pcap" || x == "pcapng")
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// The shared tools folder (`../shared/tools`), beside the corpus.
 pub fn tools() -> Option<PathBuf> {
     let dir = corpus()?.join("../tools");
