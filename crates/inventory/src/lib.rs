@@ -50,6 +50,10 @@ const MAX_OWN_CLAIMS: usize = 8;
 pub const MAX_SUBJECTS: usize = 1 << 20;
 /// At most this many DHCPv6 addresses are kept per DUID MAC (a client holds a few at a time).
 const MAX_DUID_LEASES: usize = 64;
+/// MACs that name one CDP device id are one chassis's only when they lie this close together: a
+/// switch's port MACs come from one block of its maker's (a Catalyst's is 64 to 1,024 addresses),
+/// while two switches left with the factory name `Switch` have unrelated MACs.
+const CHASSIS_BLOCK: u64 = 1024;
 
 /// One value of one evidence field of a subject.
 #[derive(Debug, Clone)]
@@ -140,6 +144,26 @@ pub struct Inventory {
     /// Addresses each MAC said in ARP it has (one more than [`MAX_OWN_CLAIMS`] at most: enough to
     /// know it claimed too many).
     claims: FastMap<[u8; 6], BTreeSet<IpAddr>>,
+    /// What each MAC said, in LLDP or CDP, of the chassis it belongs to.
+    chassis: FastMap<[u8; 6], PortOf>,
+}
+
+/// The chassis a MAC speaks for (see [`Inventory::chassis`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Chassis<'a> {
+    /// LLDP's chassis id when it is a MAC (subtype 4): the device's base MAC.
+    Mac([u8; 6]),
+    /// CDP's device id: the device's name, which only MACs of one block share (see
+    /// [`CHASSIS_BLOCK`]).
+    Name(&'a str),
+}
+
+/// What a MAC said of its chassis: the latest of each kind, and whether it routes.
+#[derive(Debug, Clone, Default)]
+struct PortOf {
+    mac: Option<[u8; 6]>,
+    name: Option<String>,
+    router: bool,
 }
 
 /// A decided field: its value, how sure, and why.
@@ -240,6 +264,7 @@ impl Inventory {
             latest_lease: FastMap::default(),
             duid_leases: FastMap::default(),
             claims: FastMap::default(),
+            chassis: FastMap::default(),
         }
     }
 
@@ -348,7 +373,7 @@ impl Inventory {
     }
 
     /// In ARP, `mac` said it has `ip` (a request's or reply's sender, an announcement), in a frame
-    /// sent from `mac` itself. Also a sighting; and, unless `mac` claims many addresses (proxy ARP),
+    /// sent from `mac` itself; or gave it as its management address in LLDP or CDP. Also a sighting; and, unless `mac` claims many addresses (proxy ARP),
     /// the address is its own even if it routes for others: a router's interface address is the
     /// router's, not a device of its own.
     pub fn claim(&mut self, ts_ns: i64, mac: [u8; 6], ip: IpAddr) {
@@ -358,6 +383,45 @@ impl Inventory {
             if ips.len() <= MAX_OWN_CLAIMS {
                 ips.insert(ip);
             }
+        }
+    }
+
+    /// In LLDP or CDP, `port` said it belongs to `chassis`. A switch sends these from each port's
+    /// own MAC, so that a capture of many ports would show one device per port: [`Inventory::finish`]
+    /// makes the MACs of one chassis one device, keyed by the chassis MAC when LLDP gives it (the same
+    /// device whichever ports a capture sees), else by the lowest of the MACs. Like any frame's
+    /// source, a chassis id can be forged; what a forger gains is to have its evidence listed under
+    /// another device.
+    pub fn chassis(&mut self, port: [u8; 6], chassis: Chassis<'_>) {
+        let said = match chassis {
+            Chassis::Mac(m) => PortOf {
+                mac: Some(m).filter(unicast),
+                ..PortOf::default()
+            },
+            Chassis::Name(n) => PortOf {
+                name: Some(truncate(trim(n), MAX_VALUE_LEN))
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string),
+                ..PortOf::default()
+            },
+        };
+        if !unicast(&port)
+            || (said.mac.is_none() && said.name.is_none())
+            || !self.room(|i| &i.chassis, &port)
+        {
+            return;
+        }
+        let of = self.chassis.entry(port).or_default();
+        of.mac = said.mac.or(of.mac);
+        of.name = said.name.or(of.name.take());
+    }
+
+    /// In LLDP or CDP, `port` said it routes (the router capability, enabled): its chassis is a
+    /// router however few addresses a capture shows it carry, and only the addresses it claims in
+    /// ARP or leases are its own.
+    pub fn router(&mut self, port: [u8; 6]) {
+        if unicast(&port) && self.room(|i| &i.chassis, &port) {
+            self.chassis.entry(port).or_default().router = true;
         }
     }
 
@@ -423,11 +487,21 @@ impl Inventory {
             mut latest_lease,
             duid_leases,
             mut claims,
+            chassis,
         } = self;
-        // What a MAC claimed in ARP is its own, unless it claimed too much to be one host's.
+        // Which MACs are one chassis's ports (LLDP, CDP): what a port claimed, its chassis claimed.
+        let ports = chassis_of(&chassis, &mac_ips);
+        for (port, rep) in &ports {
+            if let Some(ips) = claims.remove(port) {
+                claims.entry(*rep).or_default().extend(ips);
+            }
+        }
+        // What a MAC claimed in ARP, LLDP or CDP is its own, unless it claimed too much to be one
+        // host's.
         claims.retain(|_, ips| ips.len() <= MAX_OWN_CLAIMS);
-        // Routers: one MAC for many addresses that are not its own (leases, ARP claims).
-        let routers: BTreeSet<[u8; 6]> = mac_ips
+        // Routers: one MAC for many addresses that are not its own (leases, ARP claims); and a
+        // chassis that says it routes.
+        let mut routers: BTreeSet<[u8; 6]> = mac_ips
             .iter()
             .filter(|(m, ips)| {
                 let foreign = ips.iter().filter(|ip| !is_own(&leases, &claims, m, ip));
@@ -435,6 +509,11 @@ impl Inventory {
             })
             .map(|(m, _)| *m)
             .collect();
+        for (port, of) in &chassis {
+            if of.router {
+                routers.insert(*ports.get(port).unwrap_or(port));
+            }
+        }
         // DHCPv6 leases that hold up against the frames join the DHCP ones.
         for (m, ips) in duid_leases {
             if !mac_ips.contains_key(&m) && !facts.contains_key(&Subject::Mac(m)) {
@@ -510,6 +589,23 @@ impl Inventory {
             let entry = devices.entry(t).or_default();
             merge(&mut entry.1, f);
         }
+        // A chassis's port MACs into the chassis's device.
+        for (port, rep) in ports {
+            let Some((ips, f)) = devices.remove(&Subject::Mac(port)) else {
+                continue;
+            };
+            let entry = devices.entry(Subject::Mac(rep)).or_default();
+            entry.0.extend(ips);
+            let (first, last) = (f.first_ns, f.last_ns);
+            merge(&mut entry.1, f);
+            entry.1.add(Seen {
+                field: "l2.port_mac",
+                value: mac_string(&port),
+                first_ns: first,
+                last_ns: last,
+                count: 1,
+            });
+        }
         let ctx = DeviceContext {
             rules,
             by_field: rules.by_field(),
@@ -545,6 +641,79 @@ impl Inventory {
     }
 }
 
+/// Each MAC that belongs to another's chassis, with that MAC (the device it joins). MACs are linked
+/// to the chassis MAC LLDP names, and to each other when they give the same CDP device id from one
+/// block of [`CHASSIS_BLOCK`] addresses; a linked group joins the chassis MAC one of them named, else
+/// the lowest of its MACs that sent from an address, else its lowest MAC.
+fn chassis_of(
+    chassis: &FastMap<[u8; 6], PortOf>,
+    mac_ips: &FastMap<[u8; 6], BTreeSet<IpAddr>>,
+) -> BTreeMap<[u8; 6], [u8; 6]> {
+    // Union-find over the MACs involved, in a fixed order.
+    let mut macs: BTreeSet<[u8; 6]> = BTreeSet::new();
+    for (port, of) in chassis {
+        macs.insert(*port);
+        macs.extend(of.mac);
+    }
+    let index: HashMap<[u8; 6], usize> = macs.iter().enumerate().map(|(i, m)| (*m, i)).collect();
+    let macs: Vec<[u8; 6]> = macs.into_iter().collect();
+    let mut parent: Vec<usize> = (0..macs.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let join = |parent: &mut Vec<usize>, a: usize, b: usize| {
+        let (ra, rb) = (root(parent, a), root(parent, b));
+        parent[ra.max(rb)] = ra.min(rb);
+    };
+    let mut named: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (port, of) in chassis {
+        let p = index[port];
+        if let Some(m) = of.mac {
+            join(&mut parent, p, index[&m]);
+        }
+        if let Some(n) = &of.name {
+            named.entry(n).or_default().push(p);
+        }
+    }
+    let as_u64 = |m: &[u8; 6]| m.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b));
+    for ports in named.values_mut() {
+        ports.sort_unstable();
+        // Sorted by MAC: a block is a run of neighbours each close to the one before.
+        for w in ports.windows(2) {
+            if as_u64(&macs[w[1]]) - as_u64(&macs[w[0]]) < CHASSIS_BLOCK {
+                join(&mut parent, w[0], w[1]);
+            }
+        }
+    }
+    // Each group's device: a chassis MAC LLDP named, else a MAC that sent from an address, else the
+    // lowest (groups are visited from their lowest MAC up).
+    let named_chassis: BTreeSet<[u8; 6]> = chassis.values().filter_map(|of| of.mac).collect();
+    let mut rep: HashMap<usize, [u8; 6]> = HashMap::new();
+    for (i, m) in macs.iter().enumerate() {
+        let r = root(&mut parent, i);
+        let rank = |m: &[u8; 6]| (!named_chassis.contains(m), !mac_ips.contains_key(m));
+        rep.entry(r)
+            .and_modify(|best| {
+                if rank(m) < rank(best) {
+                    *best = *m;
+                }
+            })
+            .or_insert(*m);
+    }
+    let mut out = BTreeMap::new();
+    for (i, m) in macs.iter().enumerate() {
+        let r = rep[&root(&mut parent, i)];
+        if r != *m {
+            out.insert(*m, r);
+        }
+    }
+    out
+}
+
 /// A device before it is decided: its subject, addresses and merged facts.
 type Undecided = (Subject, (BTreeSet<IpAddr>, SubjectFacts));
 
@@ -577,8 +746,9 @@ impl DeviceContext<'_> {
             if let Some(name) = oui_vendor(&m) {
                 add_fact(&mut f, "mac.vendor", &name, t0);
             }
-            if router {
-                let n = self.mac_ips.get(&m).map_or(0, |s| s.len());
+            // A router that carried many addresses (not one that only says it routes).
+            let n = self.mac_ips.get(&m).map_or(0, |s| s.len());
+            if router && n > ROUTER_MIN_ADDRESSES {
                 add_fact(&mut f, "l2.router", &format!("{n} addresses"), t0);
             }
         }
@@ -781,6 +951,7 @@ fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
@@ -835,6 +1006,111 @@ mod tests {
         let fields: BTreeSet<&str> = d.evidence.iter().map(|e| e.field).collect();
         assert_eq!(fields.len(), MAX_FIELDS + 1, "{fields:?}");
         assert!(fields.contains("mac.vendor"));
+    }
+
+    /// A switch's ports each send LLDP from their own MAC, naming the base MAC as chassis: one device,
+    /// keyed by the chassis MAC (never a frame's source itself), with each port MAC as evidence and
+    /// every port's facts; a port that also sent from an address brings the address along.
+    #[test]
+    fn the_ports_of_one_chassis_are_one_device() {
+        let base = [0x00, 0x1f, 0x11, 0, 0, 0x80];
+        let ports = [1u8, 2, 3].map(|p| [0x00, 0x1f, 0x11, 0, 0, 0x80 + p]);
+        let mut inv = Inventory::new();
+        for (i, p) in ports.iter().enumerate() {
+            let ts = 10 + i as i64;
+            inv.saw(ts, Ipv4Addr::UNSPECIFIED.into(), Some(*p));
+            inv.chassis(*p, Chassis::Mac(base));
+            inv.observe(ts, Subject::Mac(*p), "lldp.system_name", "icu-sw-3");
+            inv.observe(ts, Subject::Mac(*p), "lldp.port_id", &format!("Gi0/{i}"));
+        }
+        inv.saw(20, ip("10.3.0.2"), Some(ports[2]));
+        let devices = inv.finish(&Rules::default());
+        assert_eq!(devices.len(), 1, "{devices:#?}");
+        let d = &devices[0];
+        assert_eq!((d.id.as_str(), d.mac), ("mac-001f11000080", Some(base)));
+        assert_eq!(d.ips, [ip("10.3.0.2")]);
+        assert_eq!((d.first_ns, d.last_ns), (10, 20));
+        let values = |field: &str| -> Vec<(&str, u64)> {
+            d.evidence
+                .iter()
+                .filter(|e| e.field == field)
+                .map(|e| (e.value.as_str(), e.count))
+                .collect()
+        };
+        assert_eq!(values("lldp.system_name"), [("icu-sw-3", 3)]);
+        assert_eq!(values("lldp.port_id").len(), 3);
+        assert_eq!(
+            values("l2.port_mac"),
+            [
+                ("00:1f:11:00:00:81", 1),
+                ("00:1f:11:00:00:82", 1),
+                ("00:1f:11:00:00:83", 1)
+            ]
+        );
+    }
+
+    /// A chassis that says it routes is a router however few addresses it carries: only what it
+    /// claimed (a port's LLDP management address) is its own; a device behind it is its own address,
+    /// a public peer nobody.
+    #[test]
+    fn a_chassis_that_says_it_routes_keeps_only_its_own_addresses() {
+        let base = [0x00, 0x1f, 0x11, 0, 0, 0x80];
+        let port = [0x00, 0x1f, 0x11, 0, 0, 0x81];
+        let mut inv = Inventory::new();
+        inv.chassis(port, Chassis::Mac(base));
+        inv.router(port);
+        inv.claim(1, port, ip("10.20.0.1"));
+        for a in ["10.20.0.1", "10.30.0.7", "203.0.113.50"] {
+            inv.saw(2, ip(a), Some(base));
+        }
+        let devices = inv.finish(&Rules::default());
+        let got: Vec<(&str, Vec<IpAddr>)> = devices
+            .iter()
+            .map(|d| (d.id.as_str(), d.ips.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("mac-001f11000080", vec![ip("10.20.0.1")]),
+                ("ip-10.30.0.7", vec![ip("10.30.0.7")]),
+            ]
+        );
+        // It did not carry many addresses: no such evidence.
+        assert!(devices[0].evidence.iter().all(|e| e.field != "l2.router"));
+    }
+
+    /// CDP names no chassis MAC: MACs of one block that give one device id are one device, the one of
+    /// them that sent from an address; the same factory name from unrelated MACs is two devices.
+    #[test]
+    fn one_cdp_device_id_is_one_device_only_within_a_mac_block() {
+        let sw = |last: u16| [0x00, 0x1f, 0x11, 0, (last >> 8) as u8, last as u8];
+        let mut inv = Inventory::new();
+        for m in [sw(0x102), sw(0x101), sw(0x104)] {
+            inv.saw(1, Ipv4Addr::UNSPECIFIED.into(), Some(m));
+            inv.chassis(m, Chassis::Name("core-sw.hospital.example"));
+        }
+        inv.saw(2, ip("10.0.0.1"), Some(sw(0x104)));
+        // Two unconfigured switches far apart, and a name that is only white space.
+        let other = [0x00, 0x40, 0x96, 0x10, 0, 1];
+        for m in [sw(0x900), other] {
+            inv.saw(1, Ipv4Addr::UNSPECIFIED.into(), Some(m));
+            inv.chassis(m, Chassis::Name("Switch"));
+        }
+        inv.chassis(sw(0xa00), Chassis::Name("  "));
+        inv.chassis([0x01, 0, 0x0c, 0xcc, 0xcc, 0xcc], Chassis::Name("Switch"));
+        let devices = inv.finish(&Rules::default());
+        let ids: Vec<&str> = devices.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["mac-001f11000104", "mac-001f11000900", "mac-004096100001"]
+        );
+        let ports: Vec<&str> = devices[0]
+            .evidence
+            .iter()
+            .filter(|e| e.field == "l2.port_mac")
+            .map(|e| e.value.as_str())
+            .collect();
+        assert_eq!(ports, ["00:1f:11:00:01:01", "00:1f:11:00:01:02"]);
     }
 
     /// Enough devices to be decided on two threads: each keeps its own facts, in the order of one.

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use crate::{Inventory, MAX_VALUE_LEN, Subject, trim, truncate};
+use crate::{Chassis, Inventory, MAX_VALUE_LEN, Subject, trim, truncate};
 
 /// Calls per batch handed to the inventory thread.
 const BATCH_OPS: usize = 4096;
@@ -71,6 +71,19 @@ enum Op {
         mac: [u8; 6],
         ip: IpAddr,
     },
+    ChassisMac {
+        port: [u8; 6],
+        mac: [u8; 6],
+    },
+    Router {
+        port: [u8; 6],
+    },
+    /// The chassis's name is `text[start..end]`.
+    ChassisName {
+        port: [u8; 6],
+        start: usize,
+        end: usize,
+    },
 }
 
 impl Op {
@@ -88,11 +101,27 @@ impl Op {
             Op::Lease { ts, mac, ip } => inv.lease(ts, mac, ip),
             Op::DuidLease { ts, mac, ip } => inv.duid_lease(ts, mac, ip),
             Op::Claim { ts, mac, ip } => inv.claim(ts, mac, ip),
+            Op::ChassisMac { port, mac } => inv.chassis(port, Chassis::Mac(mac)),
+            Op::Router { port } => inv.router(port),
+            Op::ChassisName { port, start, end } => {
+                inv.chassis(port, Chassis::Name(&text[start..end]));
+            }
         }
     }
 }
 
 impl Batch {
+    /// Copies what the inventory keeps of `value` into `text` once: where it is, unless nothing.
+    fn keep(&mut self, value: &str) -> Option<(usize, usize)> {
+        let value = truncate(trim(value), MAX_VALUE_LEN);
+        if value.is_empty() {
+            return None;
+        }
+        let start = self.text.len();
+        self.text.push_str(value);
+        Some((start, self.text.len()))
+    }
+
     fn apply(&self, inv: &mut Inventory) {
         for op in &self.ops {
             op.apply(inv, &self.text);
@@ -135,23 +164,42 @@ impl Recorder {
         match &mut self.mode {
             Mode::Inline(inv) => inv.observe(ts_ns, subject, field, value),
             Mode::Threaded { batch, .. } => {
-                // What the inventory keeps of the value, copied once.
-                let value = truncate(trim(value), MAX_VALUE_LEN);
-                if value.is_empty() {
+                let Some((start, end)) = batch.keep(value) else {
                     return;
-                }
-                let start = batch.text.len();
-                batch.text.push_str(value);
+                };
                 batch.ops.push(Op::Observe {
                     ts: ts_ns,
                     subject,
                     field,
                     start,
-                    end: batch.text.len(),
+                    end,
                 });
                 self.sent();
             }
         }
+    }
+
+    /// See [`Inventory::chassis`].
+    pub fn chassis(&mut self, port: [u8; 6], chassis: Chassis<'_>) {
+        match (&mut self.mode, chassis) {
+            (Mode::Inline(inv), chassis) => inv.chassis(port, chassis),
+            (Mode::Threaded { batch, .. }, Chassis::Mac(mac)) => {
+                batch.ops.push(Op::ChassisMac { port, mac });
+                self.sent();
+            }
+            (Mode::Threaded { batch, .. }, Chassis::Name(name)) => {
+                let Some((start, end)) = batch.keep(name) else {
+                    return;
+                };
+                batch.ops.push(Op::ChassisName { port, start, end });
+                self.sent();
+            }
+        }
+    }
+
+    /// See [`Inventory::router`].
+    pub fn router(&mut self, port: [u8; 6]) {
+        self.call(Op::Router { port });
     }
 
     /// See [`Inventory::saw`].
@@ -255,6 +303,12 @@ mod tests {
                 r.lease(ts, mac, ip);
                 r.duid_lease(ts, mac, ip);
             }
+            if i % 41 == 0 {
+                // Ports of two chassis, by MAC and by name.
+                r.chassis(mac, Chassis::Mac([0x02, 0, 0, 0, 0, 1]));
+                r.chassis(mac, Chassis::Name(" core-sw "));
+                r.router(mac);
+            }
         }
     }
 
@@ -267,6 +321,7 @@ mod tests {
         };
         let inline = decided(Recorder::inline());
         assert!(inline.contains("bed-7"), "{inline}");
+        assert!(inline.contains("l2.port_mac"), "{inline}");
         assert_eq!(decided(Recorder::threaded()), inline);
     }
 }

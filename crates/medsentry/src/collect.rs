@@ -8,7 +8,7 @@ use std::rc::Rc;
 use capture::decode::{ArpPacket, LinkPdu};
 use capture::{Direction, FlowHandler, FlowInfo, FlowRecord, Timestamp};
 use detect::FlowView;
-use inventory::{Recorder, Subject};
+use inventory::{Chassis, Recorder, Subject};
 use protocols::detect::App;
 use protocols::detect::PortMap;
 use protocols::hl7;
@@ -317,21 +317,48 @@ impl FlowHandler for Collector {
 
     /// LLDP and CDP: what the sender says of itself (name, description or software version,
     /// platform, capabilities, LLDP-MED inventory), as evidence about the frame's source MAC; the
-    /// chassis id is evidence too, not the subject (a switch's ports each send from their own MAC).
+    /// chassis id is evidence too, and says which MACs are one device (a switch's ports each send from
+    /// their own MAC: see [`inventory::Inventory::chassis`]), as the router capability says whose
+    /// addresses the chassis carries are not its own.
     fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
         use capture::decode::{ETHERTYPE_LLDP, PDU_CDP};
         let mut events = self.events.borrow_mut();
         let Some(src) = pdu.src.filter(|_| events.identify) else {
             return;
         };
-        let facts = match pdu.ether_type {
-            ETHERTYPE_LLDP => protocols::lldp::parse(pdu.data).map(|l| l.facts()),
-            PDU_CDP => protocols::cdp::parse(pdu.data).map(|c| c.facts()),
-            _ => None,
+        // The facts, and the chassis the frame's sender belongs to.
+        let (facts, chassis_mac, device_id, routes, addresses) = match pdu.ether_type {
+            ETHERTYPE_LLDP => {
+                let Some(l) = protocols::lldp::parse(pdu.data) else {
+                    return;
+                };
+                let routes = l.capabilities.contains(&"router");
+                let facts = l.facts();
+                (facts, l.chassis_mac, None, routes, l.management_addresses)
+            }
+            PDU_CDP => {
+                let Some(c) = protocols::cdp::parse(pdu.data) else {
+                    return;
+                };
+                let routes = c.capabilities.contains(&"router");
+                let facts = c.facts();
+                (facts, None, c.device_id, routes, c.addresses)
+            }
+            _ => return,
         };
-        let Some(facts) = facts else {
-            return;
-        };
+        // Its management addresses are its own, as an ARP claim's.
+        for ip in addresses {
+            events.inventory.claim(ts.0, src, ip);
+        }
+        if routes {
+            events.inventory.router(src);
+        }
+        if let Some(m) = chassis_mac {
+            events.inventory.chassis(src, Chassis::Mac(m));
+        }
+        if let Some(name) = &device_id {
+            events.inventory.chassis(src, Chassis::Name(name));
+        }
         events
             .inventory
             .saw(ts.0, std::net::Ipv4Addr::UNSPECIFIED.into(), Some(src));

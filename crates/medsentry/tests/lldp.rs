@@ -6,55 +6,24 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
+use synth::payload::lldp::{self, cdp_frame, lldp_frame, med, tlv};
 use synth::pcapw::{Format, PcapWriter};
 use synth::wire::{self, Ip, L2L3, Transport};
 
 const MONITOR: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x02];
 const SWITCH_PORT: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x81];
 const SWITCH_BASE: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x80];
-const LLDP_MULTICAST: [u8; 6] = [0x01, 0x80, 0xc2, 0x00, 0x00, 0x0e];
 const IOS: &str = "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE11";
 
-fn tlv(kind: u8, value: &[u8]) -> Vec<u8> {
-    let head = (u16::from(kind) << 9) | value.len() as u16;
-    let mut t = head.to_be_bytes().to_vec();
-    t.extend_from_slice(value);
-    t
-}
-
-/// An LLDP-MED inventory TLV (TIA OUI 00-12-BB).
-fn med(subtype: u8, value: &str) -> Vec<u8> {
-    let mut v = vec![0x00, 0x12, 0xbb, subtype];
-    v.extend_from_slice(value.as_bytes());
-    tlv(127, &v)
-}
-
-/// An Ethernet frame from `src` to the LLDP multicast address, optionally VLAN-tagged.
-fn lldp_frame(out: &mut Vec<u8>, src: [u8; 6], vlan: Option<u16>, tlvs: &[Vec<u8>]) {
-    out.extend_from_slice(&LLDP_MULTICAST);
-    out.extend_from_slice(&src);
-    if let Some(v) = vlan {
-        out.extend_from_slice(&[0x81, 0x00]);
-        out.extend_from_slice(&v.to_be_bytes());
-    }
-    out.extend_from_slice(&[0x88, 0xcc]);
-    for t in tlvs {
-        out.extend_from_slice(t);
-    }
-    out.extend_from_slice(&tlv(0, &[]));
-}
-
 fn monitor_tlvs() -> Vec<Vec<u8>> {
-    let mut chassis = vec![4];
-    chassis.extend_from_slice(&MONITOR);
     vec![
-        tlv(1, &chassis),
+        lldp::chassis_mac(MONITOR),
         tlv(2, b"\x07eth0"),
-        tlv(3, &[0, 120]),
-        tlv(5, b"ICU-BED-07"),
-        tlv(6, b"VitalView 9 patient monitor"),
-        tlv(7, &[0, 0x80, 0, 0x80]),
-        tlv(8, &[5, 1, 10, 3, 0, 17, 2, 0, 0, 0, 1, 0]),
+        lldp::ttl(120),
+        lldp::system_name("ICU-BED-07"),
+        lldp::system_description("VitalView 9 patient monitor"),
+        lldp::capabilities(lldp::CAP_STATION, lldp::CAP_STATION),
+        lldp::management_v4([10, 3, 0, 17].into()),
         med(9, "Acme Medical"),
         med(10, "VitalView 9"),
         med(7, "L.01.02"),
@@ -63,16 +32,15 @@ fn monitor_tlvs() -> Vec<Vec<u8>> {
     ]
 }
 
+/// A switch that could route but only bridges.
 fn switch_tlvs() -> Vec<Vec<u8>> {
-    let mut chassis = vec![4];
-    chassis.extend_from_slice(&SWITCH_BASE);
     vec![
-        tlv(1, &chassis),
-        tlv(2, b"\x05Gi0/14"),
-        tlv(3, &[0, 120]),
-        tlv(5, b"icu-sw-3.hospital.example"),
-        tlv(6, IOS.as_bytes()),
-        tlv(7, &[0, 0x14, 0, 0x04]),
+        lldp::chassis_mac(SWITCH_BASE),
+        lldp::port_name("Gi0/14"),
+        lldp::ttl(120),
+        lldp::system_name("icu-sw-3.hospital.example"),
+        lldp::system_description(IOS),
+        lldp::capabilities(lldp::CAP_BRIDGE | lldp::CAP_ROUTER, lldp::CAP_BRIDGE),
     ]
 }
 
@@ -186,26 +154,31 @@ fn lldp_med_names_the_device_and_lldp_the_switch() {
     assert_eq!(evidence(m, "lldp.capabilities"), ["station"]);
     assert_eq!(evidence(m, "lldp.management_address"), ["10.3.0.17"]);
 
-    // The switch port: its system description is its sysDescr, which the SNMP rules read too.
-    let s = device(&report, "00:1f:11:00:00:81");
+    // The switch, by the chassis MAC its ports name (the same whichever ports a capture sees): its
+    // system description is its sysDescr, which the SNMP rules read too.
+    let s = device(&report, "00:1f:11:00:00:80");
+    assert_eq!(s["id"], "mac-001f11000080");
     assert_eq!(s["category"], "network-device");
     assert_eq!(s["vendor"], "Cisco");
     assert_eq!(s["hostname"], "icu-sw-3");
     assert_eq!(decided(s, "vendor").1, "lldp.system_description");
     assert_eq!(evidence(s, "lldp.chassis_id"), ["00:1f:11:00:00:80"]);
     assert_eq!(evidence(s, "lldp.capabilities"), ["bridge"]);
-    // A cut LLDPDU keeps its chassis id; a frame that is no LLDPDU names nothing.
+    // It could route (its system capabilities) but only bridges (the enabled ones).
+    assert_eq!(s["role"], "switch");
+    // Its two ports (one whose LLDPDU was cut after the chassis id) are the switch, not devices of
+    // their own; a frame that is no LLDPDU names nothing.
     assert_eq!(
-        evidence(device(&report, "00:1f:11:00:00:99"), "lldp.chassis_id"),
-        ["00:1f:11:00:00:80"]
+        evidence(s, "l2.port_mac"),
+        ["00:1f:11:00:00:81", "00:1f:11:00:00:99"]
     );
-    assert!(
-        report["devices"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["mac"] != "00:1f:11:00:00:98")
-    );
+    let macs: Vec<&str> = report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["mac"].as_str().unwrap())
+        .collect();
+    assert_eq!(macs, ["00:1f:11:00:00:80", "00:1f:11:00:00:02"]);
 
     // tshark reads the same values from the same frames (frames 1 and 2).
     let Some(tshark) = testkit::tshark() else {
@@ -327,20 +300,6 @@ fn a_cmms_asset_matches_the_device_that_announces_its_tag() {
     );
 }
 
-/// A CDP frame (802.3, LLC/SNAP, CDP version 2) from `src`.
-fn cdp_frame(out: &mut Vec<u8>, src: [u8; 6], tlvs: &[(u16, Vec<u8>)]) {
-    let mut pdu = vec![0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00, 2, 180, 0, 0];
-    for (kind, value) in tlvs {
-        pdu.extend_from_slice(&kind.to_be_bytes());
-        pdu.extend_from_slice(&((value.len() + 4) as u16).to_be_bytes());
-        pdu.extend_from_slice(value);
-    }
-    out.extend_from_slice(&[0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc]);
-    out.extend_from_slice(&src);
-    out.extend_from_slice(&(pdu.len() as u16).to_be_bytes());
-    out.extend_from_slice(&pdu);
-}
-
 #[test]
 fn cdp_names_cisco_switches_and_phones() {
     let dir = testkit::Scratch::new("cdp");
@@ -348,18 +307,22 @@ fn cdp_names_cisco_switches_and_phones() {
     let software = "Cisco IOS Software, C2960 Software (C2960-LANBASEK9-M), Version 15.0(2)SE11, \
                     RELEASE SOFTWARE (fc3)\nTechnical Support: http://www.cisco.com/techsupport";
     let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), Format::Pcap).unwrap();
-    let mut address = 1u32.to_be_bytes().to_vec();
-    address.extend_from_slice(&[1, 1, 0xcc, 0, 4, 10, 3, 0, 2]);
     cdp_frame(
         w.begin(),
         SWITCH_PORT,
         &[
-            (1, b"icu-sw-3.hospital.example".to_vec()),
-            (2, address),
-            (3, b"GigabitEthernet0/14".to_vec()),
-            (4, 0x28u32.to_be_bytes().to_vec()),
-            (5, software.as_bytes().to_vec()),
-            (6, b"cisco WS-C2960-24TT-L".to_vec()),
+            (lldp::CDP_DEVICE_ID, b"icu-sw-3.hospital.example".to_vec()),
+            (
+                lldp::CDP_ADDRESSES,
+                lldp::cdp_address_v4([10, 3, 0, 2].into()),
+            ),
+            (lldp::CDP_PORT_ID, b"GigabitEthernet0/14".to_vec()),
+            (
+                lldp::CDP_CAPABILITIES,
+                (lldp::CDP_SWITCH | lldp::CDP_IGMP).to_be_bytes().to_vec(),
+            ),
+            (lldp::CDP_SOFTWARE, software.as_bytes().to_vec()),
+            (lldp::CDP_PLATFORM, b"cisco WS-C2960-24TT-L".to_vec()),
         ],
     );
     w.end(1_700_000_000_000_000, None).unwrap();
@@ -367,9 +330,9 @@ fn cdp_names_cisco_switches_and_phones() {
         w.begin(),
         MONITOR,
         &[
-            (1, b"SEP001F11000002".to_vec()),
-            (4, 0x490u32.to_be_bytes().to_vec()),
-            (6, b"Cisco IP Phone 8841".to_vec()),
+            (lldp::CDP_DEVICE_ID, b"SEP001F11000002".to_vec()),
+            (lldp::CDP_CAPABILITIES, 0x490u32.to_be_bytes().to_vec()),
+            (lldp::CDP_PLATFORM, b"Cisco IP Phone 8841".to_vec()),
         ],
     );
     w.end(1_700_000_001_000_000, None).unwrap();
@@ -385,6 +348,9 @@ fn cdp_names_cisco_switches_and_phones() {
             &Value::from("icu-sw-3")
         )
     );
+    // A switch by its capabilities; the address it manages by is its own.
+    assert_eq!(s["role"], "switch");
+    assert_eq!(s["ips"], serde_json::json!(["10.3.0.2"]));
     // CDP's software version is a sysDescr: its Cisco IOS rule (0.85) outweighs the platform's (0.8).
     assert_eq!(decided(s, "vendor").1, "cdp.software_version");
     assert_eq!(decided(s, "model").1, "cdp.platform");

@@ -15,19 +15,24 @@ pub const ETHER_TYPE: u16 = 0x88cc;
 const MAX_TLVS: usize = 64;
 /// Characters kept of a value.
 const MAX_VALUE: usize = 255;
+/// Management addresses kept from one frame.
+const MAX_ADDRESSES: usize = 4;
 
 /// What one LLDP frame says about its sender.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lldp {
     /// The chassis id as text: a MAC as `aa:bb:cc:dd:ee:ff`, an address, or the sender's own string.
     pub chassis_id: Option<String>,
+    /// The chassis id when it is a MAC (subtype 4): the sender's base MAC, the same from every port.
+    pub chassis_mac: Option<[u8; 6]>,
     pub port_id: Option<String>,
     pub port_description: Option<String>,
     pub system_name: Option<String>,
     pub system_description: Option<String>,
     /// Enabled capabilities by name (`bridge`, `router`, `wlan-ap`, `telephone`, `station`, ...).
     pub capabilities: Vec<&'static str>,
-    pub management_address: Option<IpAddr>,
+    /// Its management addresses (IPv4, IPv6), at most [`MAX_ADDRESSES`].
+    pub management_addresses: Vec<IpAddr>,
     /// LLDP-MED inventory, as evidence fields: `lldp.med.hardware`, `.firmware`, `.software`,
     /// `.serial`, `.manufacturer`, `.model`, `.asset_id`.
     pub inventory: Vec<(&'static str, String)>,
@@ -50,7 +55,7 @@ impl Lldp {
         if !self.capabilities.is_empty() {
             out.push(("lldp.capabilities", self.capabilities.join(",")));
         }
-        if let Some(a) = self.management_address {
+        for a in &self.management_addresses {
             out.push(("lldp.management_address", a.to_string()));
         }
         out.extend(self.inventory.iter().cloned());
@@ -106,7 +111,13 @@ pub fn parse(mut b: &[u8]) -> Option<Lldp> {
         first = false;
         match kind {
             0 => break,
-            1 => out.chassis_id = id(value),
+            1 => {
+                out.chassis_id = id(value);
+                out.chassis_mac = match value {
+                    [4, mac @ ..] => mac.try_into().ok(),
+                    _ => None,
+                };
+            }
             2 => out.port_id = id(value),
             4 => out.port_description = Some(text(value)).filter(|t| !t.is_empty()),
             5 => out.system_name = Some(text(value)).filter(|t| !t.is_empty()),
@@ -120,7 +131,9 @@ pub fn parse(mut b: &[u8]) -> Option<Lldp> {
                     .map(|(_, name)| *name)
                     .collect();
             }
-            8 => out.management_address = out.management_address.or_else(|| address(value)),
+            8 if out.management_addresses.len() < MAX_ADDRESSES => {
+                out.management_addresses.extend(address(value));
+            }
             127 if value.len() >= 4 && value[..3] == TIA => {
                 if let Some((_, name)) = INVENTORY.iter().find(|(s, _)| *s == value[3]) {
                     let t = text(&value[4..]);
@@ -220,7 +233,10 @@ mod tests {
             Some("Patient monitor, release L.01")
         );
         assert_eq!(l.capabilities, ["station"]);
-        assert_eq!(l.management_address, Some("10.3.0.17".parse().unwrap()));
+        assert_eq!(
+            l.management_addresses,
+            ["10.3.0.17".parse::<IpAddr>().unwrap()]
+        );
         assert_eq!(
             l.inventory,
             [
@@ -245,10 +261,19 @@ mod tests {
             8,
             &[17, 2, 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
         ));
+        // A second management address, then more than are kept.
+        for last in 1..=5 {
+            f.extend(tlv(8, &[5, 1, 10, 0, 0, last, 2, 0, 0, 0, 1, 0]));
+        }
         let l = parse(&f).unwrap();
+        assert_eq!(l.management_addresses.len(), MAX_ADDRESSES);
+        assert_eq!(l.management_addresses[1], IpAddr::from([10, 0, 0, 1]));
         assert_eq!(l.chassis_id.as_deref(), Some("sw1"));
         assert_eq!(l.capabilities, ["bridge", "router"]);
-        assert_eq!(l.management_address, Some("fe80::1".parse().unwrap()));
+        assert_eq!(
+            l.management_addresses[0],
+            "fe80::1".parse::<IpAddr>().unwrap()
+        );
         // Not starting with a chassis id, or empty.
         assert_eq!(parse(&tlv(5, b"x")), None);
         assert_eq!(parse(&[]), None);

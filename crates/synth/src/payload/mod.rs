@@ -4,6 +4,7 @@ pub mod dicom;
 pub mod dns;
 pub mod hl7;
 pub mod http;
+pub mod lldp;
 pub mod login;
 pub mod netbios;
 pub mod ntp;
