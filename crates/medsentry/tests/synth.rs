@@ -210,7 +210,8 @@ fn macs_match(case: &str, truth: &Value, report: &Value) {
 
 /// The inventory: every device of the truth found by its MAC, none invented, and each one's maker
 /// (from its MAC's registration and DHCP), name (when it ever appears on the wire) and category
-/// (from DHCP, roles in DICOM and HL7 traffic, services) as the truth says.
+/// (from DHCP, LLDP and CDP, roles in DICOM and HL7 traffic, services) as the truth says; a switch's
+/// port MACs are the switch.
 /// Returns how many devices named themselves in NetBIOS.
 fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
     let got: BTreeMap<&str, &Value> = report["devices"]
@@ -254,6 +255,18 @@ fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
             assert_eq!(d["software"][0], "Windows 10 or later", "{what}: software");
             named += 1;
         }
+        // The core switch's ports announce it (LLDP, CDP) from MACs of their own: the same device.
+        let ports: Vec<&str> = d["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["field"] == "l2.port_mac")
+            .map(|e| e["value"].as_str().unwrap())
+            .collect();
+        let want_ports: Vec<&str> = t["port_macs"]
+            .as_array()
+            .map_or(vec![], |a| a.iter().map(|m| m.as_str().unwrap()).collect());
+        assert_eq!(ports, want_ports, "{what}: switch ports");
         // Every decided field names the rule and the evidence behind it.
         for (field, decided) in d["decided"].as_object().unwrap() {
             assert!(

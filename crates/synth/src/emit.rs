@@ -72,11 +72,10 @@ impl Emitter {
         self.truth.packets += 1;
     }
 
-    /// Writes an ARP announcement by `src` (see [`wire::arp_announcement`]). ARP is no flow; the truth
-    /// counts the packet.
-    pub fn arp_announcement(&mut self, ts_us: i64, src: &L2L3) -> io::Result<()> {
+    /// Writes a frame that is no flow's (ARP, LLDP, CDP), built whole; the truth counts the packet.
+    pub fn link_frame(&mut self, ts_us: i64, frame: &[u8]) -> io::Result<()> {
         self.count(ts_us);
-        wire::arp_announcement(self.writer.begin(), src);
+        self.writer.begin().extend_from_slice(frame);
         self.writer.end(ts_us, None)
     }
 
@@ -194,21 +193,22 @@ pub fn run(plans: Vec<Planned>, em: &mut Emitter) -> io::Result<()> {
     }
 }
 
-/// One ARP announcement by a device as its address comes up.
-pub struct ArpSession {
-    pub ts_us: i64,
-    pub src: L2L3,
-    pub done: bool,
+/// Frames that belong to no flow, built in advance, in time order: a device's ARP announcement as
+/// its address comes up, a switch's LLDP and CDP announcements.
+pub struct LinkSession {
+    pub frames: std::collections::VecDeque<(i64, Vec<u8>)>,
 }
 
-impl Session for ArpSession {
+impl Session for LinkSession {
     fn front_ts(&self) -> Option<i64> {
-        (!self.done).then_some(self.ts_us)
+        self.frames.front().map(|f| f.0)
     }
 
     fn emit(&mut self, em: &mut Emitter) -> io::Result<()> {
-        self.done = true;
-        em.arp_announcement(self.ts_us, &self.src)
+        match self.frames.pop_front() {
+            Some((ts, frame)) => em.link_frame(ts, &frame),
+            None => Ok(()),
+        }
     }
 }
 

@@ -436,6 +436,9 @@ pub struct Device {
     pub modality: Option<&'static str>,
     /// Whether it gets its address by DHCP (servers are static).
     pub dhcp: bool,
+    /// The MACs of the switch ports it announces itself from in LLDP and CDP (the gateway's, which
+    /// is the core switch too), after its own base MAC.
+    pub ports: Vec<[u8; 6]>,
 }
 
 impl Device {
@@ -492,7 +495,9 @@ impl Device {
             ipv6: self.ip6.map(|a| std::net::Ipv6Addr::from(a).to_string()),
             vlan: self.vlan,
             hostname: self.hostname.clone(),
-            hostname_on_wire: self.kind != Kind::Gateway,
+            // A router's name is on the wire only when it announces itself (LLDP, CDP).
+            hostname_on_wire: self.kind != Kind::Gateway || !self.ports.is_empty(),
+            port_macs: self.ports.iter().map(|m| mac_string(*m)).collect(),
             application: (!self.application.is_empty()).then(|| self.application.clone()),
             software_version: self.software,
             modality: self.modality,
@@ -560,7 +565,7 @@ impl Hospital {
             (Kind::PumpServer, 40, "pumpsrv01", ""),
         ];
         for (kind, host, name, app) in servers {
-            let d = make(
+            let mut d = make(
                 &mut rng,
                 &mut used_macs,
                 devices.len(),
@@ -572,6 +577,9 @@ impl Hospital {
                 0.0,
                 ipv6_share.min(1.0).ceil(),
             );
+            if kind == Kind::Gateway {
+                d.ports = switch_ports(d.mac, &mut used_macs);
+            }
             devices.push(d);
         }
         let mut counts = std::collections::HashMap::new();
@@ -605,6 +613,22 @@ impl Hospital {
         }
         Hospital { devices }
     }
+}
+
+/// Switch ports the capture sees the gateway announce itself from.
+const SWITCH_PORTS: u32 = 4;
+
+/// The MACs of a switch's ports: the ones after its base MAC, as a maker allocates a block per
+/// chassis (kept out of the other devices' way).
+fn switch_ports(base: [u8; 6], used: &mut std::collections::HashSet<[u8; 6]>) -> Vec<[u8; 6]> {
+    let nic = u32::from_be_bytes([0, base[3], base[4], base[5]]);
+    (1..=SWITCH_PORTS)
+        .map(|k| {
+            let [_, a, b, c] = ((nic + k) & 0x00ff_ffff).to_be_bytes();
+            [base[0], base[1], base[2], a, b, c]
+        })
+        .filter(|m| used.insert(*m))
+        .collect()
 }
 
 fn names(kind: Kind, k: usize, rng: &mut Rng) -> (String, String) {
@@ -694,6 +718,7 @@ fn make(
         vlan,
         hostname,
         application,
+        ports: Vec::new(),
         serial: format!("SN{:08X}", rng.next_u32()),
         modality,
         dhcp,

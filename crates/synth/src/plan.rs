@@ -9,14 +9,14 @@ use crate::apps::{
     self, DicomAssoc, DicomWork, Exchanges, FtpSession, Hl7Feed, Hl7Link, PumpStatus,
     TelnetSession, TlsParams, TlsWrap, WebLogin,
 };
-use crate::emit::{ArpSession, Datagram, Planned, UdpSession};
+use crate::emit::{Datagram, LinkSession, Planned, UdpSession};
 use crate::hospital::{Device, Hospital, Kind};
 use crate::patients::{self, Patient};
-use crate::payload::{dhcp, dns, netbios, ntp, tls};
+use crate::payload::{dhcp, dns, lldp, netbios, ntp, tls};
 use crate::rng::Rng;
 use crate::tcp::{App, Endpoint, SegmentFaults, TcpSession};
 use crate::truth::{Truth, endpoint};
-use crate::wire::{BROADCAST_MAC, Ip, L2L3, multicast_mac_v4};
+use crate::wire::{self, BROADCAST_MAC, Ip, L2L3, multicast_mac_v4};
 
 pub const DOMAIN: &str = "synhosp.example";
 /// Where cloud services live (TEST-NET-3: documentation addresses, never routed).
@@ -124,6 +124,57 @@ impl<'h> Plan<'h> {
         }
     }
 
+    /// Frames of no flow, in time order.
+    fn link(&mut self, frames: Vec<(i64, Vec<u8>)>) {
+        if let Some(&(at, _)) = frames.first() {
+            let q: VecDeque<(i64, Vec<u8>)> = frames.into();
+            self.plans.push(Planned {
+                start_us: at,
+                build: Box::new(move |_| Box::new(LinkSession { frames: q })),
+            });
+        }
+    }
+
+    /// The gateway is the core switch too: on each of the ports the capture sees, it announces itself
+    /// in LLDP every 30 seconds and in CDP every 60, from the port's own MAC (the MACs after its base
+    /// MAC, which LLDP names as the chassis).
+    fn switch(&mut self, gw: &Device, r: &mut Rng) {
+        let name = format!("{}.{DOMAIN}", gw.hostname);
+        let description = format!(
+            "Cisco IOS Software [Cupertino], Catalyst L3 Switch Software (CAT9K_IOSXE), Version {}, \
+             RELEASE SOFTWARE (fc5)",
+            gw.software.trim_start_matches("IOS-XE ")
+        );
+        let switch = lldp::Switch {
+            chassis: gw.mac,
+            name: &name,
+            description: &description,
+            platform: "cisco C9300-48P",
+            address: gw.ip4.into(),
+            address6: gw.ip6.map(Into::into),
+        };
+        for (k, port_mac) in gw.ports.iter().copied().enumerate() {
+            let port = format!("GigabitEthernet1/0/{}", k + 1);
+            let short = format!("Gi1/0/{}", k + 1);
+            let mut frames = Vec::new();
+            let mut t = self.start_us + us(r.unit() * 30.0);
+            let mut n = 0;
+            while t < self.end_us {
+                let mut f = Vec::new();
+                switch.lldp(&mut f, port_mac, &short);
+                frames.push((t, f));
+                if n % 2 == 0 {
+                    let mut f = Vec::new();
+                    switch.cdp(&mut f, port_mac, &port);
+                    frames.push((t + us(0.2), f));
+                }
+                n += 1;
+                t += us(30.0);
+            }
+            self.link(frames);
+        }
+    }
+
     /// Builds every plan; `truth` receives the patient values used.
     pub fn build(&mut self, truth: &mut Truth) {
         let h = self.hospital;
@@ -155,18 +206,13 @@ impl<'h> Plan<'h> {
             let up = boot + us(0.05 + r.unit() * 0.2);
             // Its address comes up: an ARP announcement (RFC 5227), as every stack sends, and the
             // one packet a device that never opens a connection still puts on the segment.
-            let src = d.v4();
             let at = up - us(0.01);
-            self.plans.push(Planned {
-                start_us: at,
-                build: Box::new(move |_| {
-                    Box::new(ArpSession {
-                        ts_us: at,
-                        src,
-                        done: false,
-                    })
-                }),
-            });
+            let mut arp = Vec::new();
+            wire::arp_announcement(&mut arp, &d.v4());
+            self.link(vec![(at, arp)]);
+            if d.kind == Kind::Gateway {
+                self.switch(d, &mut r);
+            }
             // Name lookups at start, and again when the answers' five-minute TTL runs out.
             let names: Vec<String> = self
                 .servers_of(d)

@@ -61,8 +61,11 @@ pub struct DeviceRow {
     pub ipv6: Option<String>,
     pub vlan: Option<u16>,
     pub hostname: String,
-    /// Whether the name ever appears on the wire (DHCP, DNS, mDNS): a router's never does.
+    /// Whether the name ever appears on the wire (DHCP, DNS, mDNS, LLDP, CDP).
     pub hostname_on_wire: bool,
+    /// The MACs of the switch ports it announces itself from (LLDP, CDP): the same device.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub port_macs: Vec<String>,
     /// DICOM application entity title, HL7 sending application: what the device calls itself.
     pub application: Option<String>,
     pub software_version: &'static str,
