@@ -93,6 +93,8 @@ pub enum Transport<'a> {
     Icmp {
         icmp_type: u8,
         code: u8,
+        /// The captured bytes after type, code and checksum (empty if fewer were captured).
+        body: &'a [u8],
     },
     /// A first or later IPv4/IPv6 fragment: the raw IP payload bytes of this fragment
     /// (for IPv6, the bytes after the fragment header).
@@ -178,6 +180,105 @@ impl ArpPacket {
             target_mac: array::<6>(b, 18)?,
             target_ip: Ipv4Addr::from(array::<4>(b, 24)?),
             link_src,
+        })
+    }
+}
+
+/// An IPv6 Neighbor Discovery message (RFC 4861), IPv6's ARP: who says it has which address, and
+/// which hosts are routers. Only messages a neighbour can have sent (hop limit 255, code 0, whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NdpPacket {
+    /// 802.1Q/802.1ad VLAN IDs of the frame, as for [`IpPacket::vlan`].
+    pub vlan: [u16; 2],
+    pub kind: NdpKind,
+    /// The IPv6 source: the unspecified address in duplicate address detection.
+    pub src: Ipv6Addr,
+    /// The address a solicitation asks about or an advertisement is for.
+    pub target: Option<Ipv6Addr>,
+    /// The link-layer address option: the source's (solicitations, router advertisements) or the
+    /// target's (neighbour advertisements).
+    pub lladdr: Option<[u8; 6]>,
+    /// A neighbour advertisement's router flag: its sender is a router.
+    pub router: bool,
+    /// A neighbour advertisement's override flag: set for the sender's own addresses, clear when it
+    /// answers for another (a proxy) or for an anycast address.
+    pub overrides: bool,
+    /// The frame's link-layer source, as for [`ArpPacket::link_src`].
+    pub link_src: Option<[u8; 6]>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NdpKind {
+    RouterSolicitation,
+    RouterAdvertisement,
+    NeighborSolicitation,
+    NeighborAdvertisement,
+}
+
+impl NdpPacket {
+    /// Options read from one message (a handful in practice).
+    const MAX_OPTIONS: usize = 16;
+
+    /// The Neighbor Discovery message `ip` carries, if it is one.
+    pub fn from_ip(ip: &IpPacket<'_>) -> Option<NdpPacket> {
+        let (
+            IpAddr::V6(src),
+            Transport::Icmp {
+                icmp_type,
+                code: 0,
+                body,
+            },
+        ) = (ip.src, ip.transport)
+        else {
+            return None;
+        };
+        // A router forwards no Neighbor Discovery: anything else came from off the link.
+        if ip.protocol != PROTO_ICMPV6 || ip.ttl != 255 || ip.truncated || ip.fragment.is_some() {
+            return None;
+        }
+        // Fixed part after the ICMP header, then options.
+        let (kind, fixed) = match icmp_type {
+            133 => (NdpKind::RouterSolicitation, 4),
+            134 => (NdpKind::RouterAdvertisement, 12),
+            135 => (NdpKind::NeighborSolicitation, 20),
+            136 => (NdpKind::NeighborAdvertisement, 20),
+            _ => return None,
+        };
+        let head = body.get(..fixed)?;
+        let target =
+            (fixed == 20).then(|| Ipv6Addr::from(array::<16>(head, 4).unwrap_or_default()));
+        let na = kind == NdpKind::NeighborAdvertisement;
+        let (router, overrides) = (na && head[0] & 0x80 != 0, na && head[0] & 0x20 != 0);
+        // Option 1 is the source's link-layer address, 2 the target's.
+        let wanted = if kind == NdpKind::NeighborAdvertisement {
+            2
+        } else {
+            1
+        };
+        let mut lladdr = None;
+        let mut opts = &body[fixed..];
+        for _ in 0..Self::MAX_OPTIONS {
+            let [t, len, ..] = *opts else { break };
+            let n = usize::from(len) * 8;
+            // A zero length is invalid (RFC 4861 4.6): the message is to be dropped.
+            if n == 0 {
+                return None;
+            }
+            let Some(opt) = opts.get(..n) else { break };
+            if t == wanted && lladdr.is_none() {
+                lladdr = array::<6>(opt, 2);
+            }
+            opts = &opts[n..];
+        }
+        Some(NdpPacket {
+            vlan: ip.vlan,
+            kind,
+            src,
+            target,
+            lladdr,
+            router,
+            overrides,
+            link_src: ip.macs.map(|m| m.src),
         })
     }
 }
@@ -676,9 +777,10 @@ pub fn decode_transport(protocol: u8, payload: &[u8], wire_len: u32) -> (Transpo
         PROTO_TCP => decode_tcp(seg, wire_len),
         PROTO_UDP => decode_udp(seg, wire_len),
         PROTO_ICMP | PROTO_ICMPV6 => match seg {
-            [icmp_type, code, ..] => Transport::Icmp {
+            [icmp_type, code, rest @ ..] => Transport::Icmp {
                 icmp_type: *icmp_type,
                 code: *code,
+                body: rest.get(2..).unwrap_or_default(),
             },
             _ => Transport::Other(seg),
         },
@@ -941,7 +1043,8 @@ mod tests {
             p.transport,
             Transport::Icmp {
                 icmp_type: 8,
-                code: 0
+                code: 0,
+                body: &[0, 0, 0, 0]
             }
         );
         let f = eth(0x0800, &v4(47, b"gre!"));
@@ -1121,6 +1224,79 @@ mod tests {
         b.extend_from_slice(&tmac);
         b.extend_from_slice(&tip);
         b
+    }
+
+    /// An Ethernet frame (source MAC 02:00:00:00:00:02) with an IPv6 Neighbor Discovery message from
+    /// SRC6 at hop limit `hops`: ICMPv6 type, then the body after the checksum.
+    fn ndp(icmp_type: u8, hops: u8, body: &[u8]) -> Vec<u8> {
+        let mut icmp = vec![icmp_type, 0, 0, 0];
+        icmp.extend_from_slice(body);
+        let mut ip = ipv6(58, &icmp);
+        ip[7] = hops;
+        eth(0x86dd, &ip)
+    }
+
+    #[test]
+    fn neighbor_discovery_is_read_from_icmpv6() {
+        const MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
+        let lla = |t: u8| [&[t, 1][..], &MAC].concat();
+        // A solicited, overriding advertisement by a router, for its own address, with its MAC.
+        let na = [&[0xe0, 0, 0, 0][..], &SRC6, &lla(2)].concat();
+        let f = ndp(136, 255, &na);
+        let nd = NdpPacket::from_ip(&dec(LinkType::ETHERNET, &f)).unwrap();
+        assert_eq!(
+            nd,
+            NdpPacket {
+                vlan: [0; 2],
+                kind: NdpKind::NeighborAdvertisement,
+                src: Ipv6Addr::from(SRC6),
+                target: Some(Ipv6Addr::from(SRC6)),
+                lladdr: Some(MAC),
+                router: true,
+                overrides: true,
+                link_src: Some(MAC),
+            }
+        );
+        // A router advertisement: a prefix information option, then the source's MAC.
+        let mut ra = vec![64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0];
+        ra.extend_from_slice(&[3, 4]);
+        ra.extend_from_slice(&[0; 30]);
+        ra.extend_from_slice(&lla(1));
+        let f = ndp(134, 255, &ra);
+        let nd = NdpPacket::from_ip(&dec(LinkType::ETHERNET, &f)).unwrap();
+        assert_eq!(
+            (nd.kind, nd.target, nd.lladdr, nd.router),
+            (NdpKind::RouterAdvertisement, None, Some(MAC), false)
+        );
+        // A solicitation with no option (duplicate address detection sends it from ::).
+        let ns = [&[0, 0, 0, 0][..], &DST6].concat();
+        let nd = NdpPacket::from_ip(&dec(LinkType::ETHERNET, &ndp(135, 255, &ns))).unwrap();
+        assert_eq!(
+            (nd.kind, nd.target, nd.lladdr),
+            (
+                NdpKind::NeighborSolicitation,
+                Some(Ipv6Addr::from(DST6)),
+                None
+            )
+        );
+        // Not from a neighbour (hop limit 254), an option of length zero, other ICMPv6, a cut body:
+        // none is Neighbor Discovery.
+        let zero = [&ns[..], &[1, 0, 0, 0, 0, 0, 0, 0]].concat();
+        for f in [
+            ndp(136, 254, &na),
+            ndp(135, 255, &zero),
+            ndp(128, 255, &na),
+            ndp(136, 255, &na[..19]),
+        ] {
+            assert_eq!(NdpPacket::from_ip(&dec(LinkType::ETHERNET, &f)), None);
+        }
+        // Every prefix of the frame decodes without a panic.
+        let f = ndp(134, 255, &ra);
+        for cut in 0..f.len() {
+            if let Ok(Decoded::Ip(ip)) = decode(LinkType::ETHERNET, &f[..cut], f.len() as u32) {
+                let _ = NdpPacket::from_ip(&ip);
+            }
+        }
     }
 
     #[test]
@@ -1626,7 +1802,8 @@ mod tests {
             p.transport,
             Transport::Icmp {
                 icmp_type: 128,
-                code: 0
+                code: 0,
+                body: &[]
             }
         );
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::decode::{ArpPacket, LinkAddrs, LinkPdu, TcpFlags, TcpSegment};
+use crate::decode::{ArpPacket, LinkAddrs, LinkPdu, NdpPacket, TcpFlags, TcpSegment};
 use crate::reassembly::{
     BufferBudget, Direction, EndReason, HalfStream, ReassemblyConfig, ReassemblyStats,
     StreamConsumer,
@@ -233,6 +233,11 @@ pub trait FlowHandler {
     fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
         let _ = (ts, pdu);
     }
+    /// An IPv6 Neighbor Discovery message at `ts`, in order with the rest (its packet is also part
+    /// of an ICMPv6 flow). Ignored unless wanted.
+    fn neighbor(&mut self, ts: Timestamp, nd: &NdpPacket) {
+        let _ = (ts, nd);
+    }
 }
 
 /// A handler that keeps every finished flow with everything its consumer received: for tests and tools
@@ -244,6 +249,8 @@ pub struct CollectingHandler {
     pub arps: Vec<(usize, Timestamp, ArpPacket)>,
     /// Each link-layer data unit with its time and the number of flows finished before it.
     pub pdus: Vec<(usize, Timestamp, OwnedPdu)>,
+    /// Each Neighbor Discovery message with how many flows had finished before it.
+    pub neighbors: Vec<(usize, Timestamp, NdpPacket)>,
 }
 
 /// A [`LinkPdu`] with its data copied.
@@ -268,6 +275,10 @@ impl FlowHandler for CollectingHandler {
 
     fn arp(&mut self, ts: Timestamp, arp: &ArpPacket) {
         self.arps.push((self.flows.len(), ts, *arp));
+    }
+
+    fn neighbor(&mut self, ts: Timestamp, nd: &NdpPacket) {
+        self.neighbors.push((self.flows.len(), ts, *nd));
     }
 
     fn pdu(&mut self, ts: Timestamp, p: &LinkPdu<'_>) {

@@ -1,6 +1,6 @@
 //! From raw frames to flows: decode, defragment, and feed the flow table, counting everything skipped.
 
-use crate::decode::{self, ArpPacket, Decoded, IpPacket, LinkPdu, Transport};
+use crate::decode::{self, ArpPacket, Decoded, IpPacket, LinkPdu, NdpPacket, Transport};
 use crate::defrag::{DefragConfig, DefragStats, Defragmenter};
 use crate::flow::{
     Endpoint, FlowConfig, FlowHandler, FlowTable, FlowTableStats, PROTO_TCP, PROTO_UDP,
@@ -243,6 +243,9 @@ impl<H: FlowHandler> Pipeline<H> {
             Transport::Icmp { .. } | Transport::Other(_) | Transport::Fragment(_) => {
                 if matches!(ip.transport, Transport::Icmp { .. }) {
                     self.stats.icmp += 1;
+                    if let Some(nd) = NdpPacket::from_ip(ip) {
+                        self.flows.handler().neighbor(pkt.ts, &nd);
+                    }
                 } else {
                     self.stats.other_ip += 1;
                 }

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use crate::decode::{ArpPacket, LinkPdu};
+use crate::decode::{ArpPacket, LinkPdu, NdpPacket};
 use crate::flow::{FlowHandler, FlowInfo, FlowRecord};
 use crate::reassembly::{Direction, EndReason, StreamConsumer};
 use crate::time::Timestamp;
@@ -96,6 +96,8 @@ enum Kind {
     Finish,
     /// The next of `Batch::arps` (no flow: the slot is unused).
     Arp,
+    /// The next of `Batch::neighbors` (no flow's call either).
+    Neighbor,
     /// The next of `Batch::pdus`, its data `Batch::bytes[start..end]` (no flow either).
     Pdu {
         start: usize,
@@ -118,6 +120,7 @@ struct Batch {
     opened: Vec<FlowInfo>,
     finished: Vec<FlowRecord>,
     arps: Vec<ArpPacket>,
+    neighbors: Vec<NdpPacket>,
     /// Each link-layer data unit's ether type, VLANs and source MAC.
     pdus: Vec<(u16, [u16; 2], Option<[u8; 6]>)>,
 }
@@ -129,6 +132,7 @@ impl Batch {
         self.opened.clear();
         self.finished.clear();
         self.arps.clear();
+        self.neighbors.clear();
         self.pdus.clear();
     }
 
@@ -221,6 +225,12 @@ impl FlowHandler for Relay {
         out.push(0, Direction::ToServer, ts, Kind::Arp);
     }
 
+    fn neighbor(&mut self, ts: Timestamp, nd: &NdpPacket) {
+        let mut out = self.out.borrow_mut();
+        out.batch.neighbors.push(*nd);
+        out.push(0, Direction::ToServer, ts, Kind::Neighbor);
+    }
+
     fn pdu(&mut self, ts: Timestamp, pdu: &LinkPdu<'_>) {
         let mut out = self.out.borrow_mut();
         out.batch.pdus.push((pdu.ether_type, pdu.vlan, pdu.src));
@@ -278,6 +288,7 @@ fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Opt
     let mut opened = batch.opened.iter();
     let mut finished = batch.finished.drain(..);
     let mut arps = batch.arps.iter();
+    let mut neighbors = batch.neighbors.iter();
     let mut pdus = batch.pdus.iter();
     for op in &batch.ops {
         let slot = op.slot as usize;
@@ -299,6 +310,11 @@ fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Opt
             Kind::Arp => {
                 if let Some(arp) = arps.next() {
                     handler.arp(op.ts, arp);
+                }
+            }
+            Kind::Neighbor => {
+                if let Some(nd) = neighbors.next() {
+                    handler.neighbor(op.ts, nd);
                 }
             }
             Kind::Pdu { start, end } => {
@@ -326,7 +342,7 @@ fn apply<H: FlowHandler>(batch: &mut Batch, handler: &mut H, slots: &mut Vec<Opt
                         consumer.datagram(op.dir, op.ts, &batch.bytes[start..end])
                     }
                     Kind::Close { reason } => consumer.close(op.ts, reason),
-                    Kind::Open | Kind::Finish | Kind::Arp | Kind::Pdu { .. } => {}
+                    Kind::Open | Kind::Finish | Kind::Arp | Kind::Neighbor | Kind::Pdu { .. } => {}
                 }
             }
         }
@@ -406,6 +422,9 @@ mod tests {
             if id % 100 == 0 {
                 handler.arp(Timestamp(id as i64), &arp(id));
             }
+            if id % 125 == 3 {
+                handler.neighbor(Timestamp(id as i64), &neighbor(id));
+            }
             if id % 250 == 7 {
                 let data: Vec<u8> = (0..(id % 97) as u8).collect();
                 let pdu = LinkPdu {
@@ -441,6 +460,20 @@ mod tests {
         }
     }
 
+    fn neighbor(id: u64) -> NdpPacket {
+        let b = id.to_be_bytes();
+        NdpPacket {
+            vlan: [0; 2],
+            kind: crate::decode::NdpKind::NeighborAdvertisement,
+            src: std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, id as u16),
+            target: None,
+            lladdr: None,
+            router: id.is_multiple_of(2),
+            overrides: true,
+            link_src: Some([2, 0, 0, 0, b[6], b[7]]),
+        }
+    }
+
     fn lines(h: &CollectingHandler) -> Vec<String> {
         h.flows
             .iter()
@@ -470,6 +503,8 @@ mod tests {
         assert_eq!(direct.arps, replayed.arps);
         assert_eq!(direct.pdus.len(), 12);
         assert_eq!(direct.pdus, replayed.pdus);
+        assert_eq!(direct.neighbors.len(), 24);
+        assert_eq!(direct.neighbors, replayed.neighbors);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use capture::decode::{ArpPacket, LinkPdu};
+use capture::decode::{ArpPacket, LinkPdu, NdpKind, NdpPacket};
 use capture::{Direction, FlowHandler, FlowInfo, FlowRecord, Timestamp};
 use detect::FlowView;
 use inventory::{Chassis, Recorder, Subject};
@@ -312,6 +312,30 @@ impl FlowHandler for Collector {
                 let ip = arp.sender_ip.into();
                 events.inventory.claim(ts.0, arp.sender_mac, ip);
             }
+        }
+    }
+
+    /// IPv6 Neighbor Discovery, read as ARP is: the address a neighbour advertisement is for (with
+    /// the override flag: not a proxy's answer), and the source of a solicitation or router message,
+    /// is its sender's own, unless the message gives a MAC other than the frame's (then only that MAC
+    /// is seen); duplicate address detection (from ::) claims nothing yet. A router advertisement,
+    /// or an advertisement with the router flag, says its sender routes.
+    fn neighbor(&mut self, ts: Timestamp, nd: &NdpPacket) {
+        let mut events = self.events.borrow_mut();
+        let Some(src) = nd.link_src.filter(|_| events.identify) else {
+            return;
+        };
+        let inv = &mut events.inventory;
+        let own = match nd.kind {
+            NdpKind::NeighborAdvertisement => nd.target.filter(|_| nd.overrides),
+            _ => Some(nd.src).filter(|a| !a.is_unspecified()),
+        };
+        match own {
+            Some(ip) if nd.lladdr.is_none_or(|m| m == src) => inv.claim(ts.0, src, ip.into()),
+            _ => inv.saw(ts.0, std::net::Ipv4Addr::UNSPECIFIED.into(), Some(src)),
+        }
+        if nd.kind == NdpKind::RouterAdvertisement || nd.router {
+            inv.router(src);
         }
     }
 

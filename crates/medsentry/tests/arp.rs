@@ -1,5 +1,5 @@
-//! Devices seen only in ARP: the real binary on real and hand-made captures, checked through the JSON
-//! report's `devices[]`.
+//! Devices seen only in ARP (and IPv6 Neighbor Discovery): the real binary on real and hand-made
+//! captures, checked through the JSON report's `devices[]`.
 //!
 //! A device that opens no connection still answers ARP (an idle infusion pump, a monitor between
 //! patients): the sender of every Ethernet/IPv4 ARP packet is on the captured segment, with the
@@ -257,4 +257,144 @@ fn a_device_that_only_answers_arp_is_in_the_inventory() {
         .unwrap();
     let bare: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(bare["devices"], Value::Array(vec![]));
+}
+
+/// IPv6 Neighbor Discovery, IPv6's ARP, built with synth's frames and read back by tshark: a host's
+/// duplicate address detection and advertisement make its address its own; a router's advertisement
+/// makes it a router, whose routed traffic names other devices (a device behind it by its address, a
+/// public peer none); an advertisement that gives another MAC than its frame's, or that answers for
+/// another address (no override flag: a proxy's), claims nothing.
+#[test]
+fn neighbor_discovery_claims_addresses_and_names_routers() {
+    const HOST: [u8; 6] = [0x00, 0x1f, 0x11, 0, 0, 0x10];
+    const ROUTER: [u8; 6] = [0x00, 0x1f, 0x11, 0, 0, 0x11];
+    const LIAR: [u8; 6] = [0x00, 0x1f, 0x11, 0, 0, 0x12];
+    const PROXY: [u8; 6] = [0x00, 0x1f, 0x11, 0, 0, 0x13];
+    let octets = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+    let v6 = |s: &str| Ip::V6(octets(s));
+    let dir = testkit::Scratch::new("ndp");
+    let path = dir.path("ndp.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), Format::Pcap).unwrap();
+    let mut t = 1_700_000_000_000_000i64;
+    let mut put = |w: &mut PcapWriter<std::fs::File>, build: &dyn Fn(&mut Vec<u8>)| {
+        build(w.begin());
+        t += 1000;
+        w.end(t, None).unwrap();
+    };
+    let host = L2L3 {
+        mac: HOST,
+        ip: v6("fd00:10:20:10::5"),
+        vlan: None,
+    };
+    put(&mut w, &|b| {
+        wire::dad_solicitation(b, &host);
+    });
+    put(&mut w, &|b| {
+        wire::unsolicited_advertisement(b, &host, false);
+    });
+    put(&mut w, &|b| {
+        wire::router_advertisement(b, ROUTER, None, octets("fd00:10:20:10::"));
+    });
+    // Routed traffic: a device on another subnet, and a public peer, both behind the router's MAC.
+    let udp = Transport::Udp {
+        sport: 40000,
+        dport: 9999,
+    };
+    for remote in ["fd00:10:99::7", "2001:db8::7"] {
+        let from = L2L3 {
+            mac: ROUTER,
+            ip: v6(remote),
+            vlan: None,
+        };
+        put(&mut w, &|b| {
+            wire::frame(b, &from, HOST, host.ip, 0, 63, &udp, b"x");
+        });
+    }
+    // An advertisement for an address, naming a MAC that is not its frame's; one without the override
+    // flag (a proxy answering for another).
+    let na = |b: &mut Vec<u8>, from: [u8; 6], target: &str, flags: u8, lla: [u8; 6]| {
+        // From the sender's own link-local address, as Neighbor Discovery is sent.
+        let src = L2L3 {
+            mac: from,
+            ip: Ip::V6(wire::link_local(from)),
+            vlan: None,
+        };
+        let mut body = vec![flags, 0, 0, 0];
+        body.extend_from_slice(&octets(target));
+        body.extend_from_slice(&[2, 1]);
+        body.extend_from_slice(&lla);
+        let icmp = Transport::Icmp6 {
+            icmp_type: 136,
+            code: 0,
+        };
+        let all = v6("ff02::1");
+        wire::frame(
+            b,
+            &src,
+            wire::multicast_mac_v6(octets("ff02::1")),
+            all,
+            0,
+            255,
+            &icmp,
+            &body,
+        );
+    };
+    put(&mut w, &|b| na(b, LIAR, "fd00:10:20:10::99", 0x20, HOST));
+    put(&mut w, &|b| na(b, PROXY, "fd00:10:20:10::98", 0x40, PROXY));
+    w.finish().unwrap();
+
+    let report = analyze(&path);
+    let ll = |m: [u8; 6]| std::net::Ipv6Addr::from(wire::link_local(m)).to_string();
+    let (router, liar, proxy) = (ll(ROUTER), ll(LIAR), ll(PROXY));
+    assert_eq!(
+        devices(&report),
+        owned(&[
+            ("00:1f:11:00:00:10", &["fd00:10:20:10::5"]),
+            ("00:1f:11:00:00:11", &[router.as_str()]),
+            ("00:1f:11:00:00:12", &[liar.as_str()]),
+            ("00:1f:11:00:00:13", &[proxy.as_str()]),
+            ("", &["fd00:10:99::7"]),
+        ])
+    );
+
+    // tshark reads the same messages: types, targets, link-layer options, and valid checksums.
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
+    let out = Command::new(tshark)
+        .arg("-r")
+        .arg(&path)
+        .args([
+            "-Y",
+            "icmpv6.type >= 133 && icmpv6.type <= 136",
+            "-T",
+            "fields",
+        ])
+        .args([
+            "-e",
+            "eth.src",
+            "-e",
+            "icmpv6.type",
+            "-e",
+            "icmpv6.nd.ns.target_address",
+        ])
+        .args([
+            "-e",
+            "icmpv6.nd.na.target_address",
+            "-e",
+            "icmpv6.nd.na.flag.o",
+        ])
+        .args(["-e", "icmpv6.opt.linkaddr", "-e", "icmpv6.checksum.status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "00:1f:11:00:00:10\t135\tfd00:10:20:10::5\t\t\t\t1\n\
+         00:1f:11:00:00:10\t136\t\tfd00:10:20:10::5\t1\t00:1f:11:00:00:10\t1\n\
+         00:1f:11:00:00:11\t134\t\t\t\t00:1f:11:00:00:11\t1\n\
+         00:1f:11:00:00:12\t136\t\tfd00:10:20:10::99\t1\t00:1f:11:00:00:10\t1\n\
+         00:1f:11:00:00:13\t136\t\tfd00:10:20:10::98\t0\t00:1f:11:00:00:13\t1\n",
+        "tshark"
+    );
 }

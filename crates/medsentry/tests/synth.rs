@@ -235,6 +235,17 @@ fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
         let what = format!("{case}: {} {mac}", t["kind"]);
         assert_eq!(d["vendor"], t["vendor"], "{what}: vendor");
         assert_eq!(d["category"], t["category"], "{what}: category");
+        // Its addresses are its own (the gateway's routing of others' traffic notwithstanding).
+        for a in [&t["ipv4"], &t["ipv6"]]
+            .into_iter()
+            .filter(|a| a.is_string())
+        {
+            assert!(
+                d["ips"].as_array().unwrap().contains(a),
+                "{what}: address {a} not in {}",
+                d["ips"]
+            );
+        }
         if t["hostname_on_wire"] == true {
             assert_eq!(d["hostname"], t["hostname"], "{what}: hostname");
         }

@@ -21,13 +21,48 @@ pub trait Session {
 /// default (`FlowConfig::udp_timeout`), so the truth counts flows as its flow table does.
 pub const UDP_IDLE_US: i64 = 120 * 1_000_000;
 
+/// Flows of other IP protocols (ICMPv6 here) split after this much silence: the analyser's
+/// `FlowConfig::other_timeout`.
+pub const OTHER_IDLE_US: i64 = 60 * 1_000_000;
+
 /// VLAN, then both endpoints in order: the analyser keeps flows of different VLANs apart.
 type UdpKey = (Option<u16>, Ip, u16, Ip, u16);
+
+/// A frame built in advance. ARP, LLDP and CDP are no flow; an ICMPv6 packet is one, keyed by its
+/// VLAN and addresses alone (the analyser's way for protocols without ports).
+pub struct LinkFrame {
+    pub ts_us: i64,
+    pub bytes: Vec<u8>,
+    /// For an ICMPv6 packet: its VLAN, source and destination.
+    pub icmp6: Option<(Option<u16>, Ip, Ip)>,
+}
+
+impl LinkFrame {
+    /// A frame of no flow.
+    pub fn plain(ts_us: i64, bytes: Vec<u8>) -> LinkFrame {
+        LinkFrame {
+            ts_us,
+            bytes,
+            icmp6: None,
+        }
+    }
+
+    /// An ICMPv6 packet between `ends` (source, destination).
+    pub fn icmp6(ts_us: i64, bytes: Vec<u8>, vlan: Option<u16>, ends: (Ip, Ip)) -> LinkFrame {
+        LinkFrame {
+            ts_us,
+            bytes,
+            icmp6: Some((vlan, ends.0, ends.1)),
+        }
+    }
+}
 
 pub struct Emitter {
     writer: PcapWriter<Box<dyn Write>>,
     pub truth: Truth,
     udp: HashMap<UdpKey, (i64, usize)>,
+    /// ICMPv6 flows, as `udp` (ports 0).
+    icmp6: HashMap<UdpKey, (i64, usize)>,
     last_ts: i64,
 }
 
@@ -37,6 +72,7 @@ impl Emitter {
             writer,
             truth,
             udp: HashMap::new(),
+            icmp6: HashMap::new(),
             last_ts: i64::MIN,
         }
     }
@@ -72,11 +108,32 @@ impl Emitter {
         self.truth.packets += 1;
     }
 
-    /// Writes a frame that is no flow's (ARP, LLDP, CDP), built whole; the truth counts the packet.
-    pub fn link_frame(&mut self, ts_us: i64, frame: &[u8]) -> io::Result<()> {
-        self.count(ts_us);
-        self.writer.begin().extend_from_slice(frame);
-        self.writer.end(ts_us, None)
+    /// Writes a frame built whole; the truth counts the packet, and an ICMPv6 one's flow.
+    pub fn link_frame(&mut self, f: &LinkFrame) -> io::Result<()> {
+        if let Some((vlan, src, dst)) = f.icmp6 {
+            let key = (vlan, src.min(dst), 0, src.max(dst), 0);
+            let idx = match self.icmp6.get(&key) {
+                Some(&(last, idx)) if f.ts_us - last <= OTHER_IDLE_US => idx,
+                _ => {
+                    self.truth.flows.push(FlowRow {
+                        transport: "icmpv6",
+                        client: endpoint(src, 0),
+                        server: endpoint(dst, 0),
+                        app: "unknown",
+                        encrypted: false,
+                        packets: 0,
+                        closed: false,
+                        out_of_order_segments: 0,
+                    });
+                    self.truth.flows.len() - 1
+                }
+            };
+            self.icmp6.insert(key, (f.ts_us, idx));
+            self.truth.flows[idx].packets += 1;
+        }
+        self.count(f.ts_us);
+        self.writer.begin().extend_from_slice(&f.bytes);
+        self.writer.end(f.ts_us, None)
     }
 
     /// Writes a UDP datagram, counting flows as an idle-timeout flow table does.
@@ -196,17 +253,17 @@ pub fn run(plans: Vec<Planned>, em: &mut Emitter) -> io::Result<()> {
 /// Frames that belong to no flow, built in advance, in time order: a device's ARP announcement as
 /// its address comes up, a switch's LLDP and CDP announcements.
 pub struct LinkSession {
-    pub frames: std::collections::VecDeque<(i64, Vec<u8>)>,
+    pub frames: std::collections::VecDeque<LinkFrame>,
 }
 
 impl Session for LinkSession {
     fn front_ts(&self) -> Option<i64> {
-        self.frames.front().map(|f| f.0)
+        self.frames.front().map(|f| f.ts_us)
     }
 
     fn emit(&mut self, em: &mut Emitter) -> io::Result<()> {
         match self.frames.pop_front() {
-            Some((ts, frame)) => em.link_frame(ts, &frame),
+            Some(f) => em.link_frame(&f),
             None => Ok(()),
         }
     }

@@ -9,7 +9,7 @@ use crate::apps::{
     self, DicomAssoc, DicomWork, Exchanges, FtpSession, Hl7Feed, Hl7Link, PumpStatus,
     TelnetSession, TlsParams, TlsWrap, WebLogin,
 };
-use crate::emit::{Datagram, LinkSession, Planned, UdpSession};
+use crate::emit::{Datagram, LinkFrame, LinkSession, Planned, UdpSession};
 use crate::hospital::{Device, Hospital, Kind};
 use crate::patients::{self, Patient};
 use crate::payload::{dhcp, dns, lldp, netbios, ntp, tls};
@@ -125,9 +125,9 @@ impl<'h> Plan<'h> {
     }
 
     /// Frames of no flow, in time order.
-    fn link(&mut self, frames: Vec<(i64, Vec<u8>)>) {
-        if let Some(&(at, _)) = frames.first() {
-            let q: VecDeque<(i64, Vec<u8>)> = frames.into();
+    fn link(&mut self, frames: Vec<LinkFrame>) {
+        if let Some(at) = frames.first().map(|f| f.ts_us) {
+            let q: VecDeque<LinkFrame> = frames.into();
             self.plans.push(Planned {
                 start_us: at,
                 build: Box::new(move |_| Box::new(LinkSession { frames: q })),
@@ -162,17 +162,34 @@ impl<'h> Plan<'h> {
             while t < self.end_us {
                 let mut f = Vec::new();
                 switch.lldp(&mut f, port_mac, &short);
-                frames.push((t, f));
+                frames.push(LinkFrame::plain(t, f));
                 if n % 2 == 0 {
                     let mut f = Vec::new();
                     switch.cdp(&mut f, port_mac, &port);
-                    frames.push((t + us(0.2), f));
+                    frames.push(LinkFrame::plain(t + us(0.2), f));
                 }
                 n += 1;
                 t += us(30.0);
             }
             self.link(frames);
         }
+    }
+
+    /// On an IPv6 hospital the gateway advertises itself as the default router every 200 seconds,
+    /// with its own /64.
+    fn router_advertisements(&mut self, gw: &Device, r: &mut Rng) {
+        let Some(a) = gw.ip6 else { return };
+        let mut prefix = [0u8; 16];
+        prefix[..8].copy_from_slice(&a[..8]);
+        let mut frames = Vec::new();
+        let mut t = self.start_us + us(r.unit() * 10.0);
+        while t < self.end_us {
+            let mut f = Vec::new();
+            let ends = wire::router_advertisement(&mut f, gw.mac, gw.vlan, prefix);
+            frames.push(LinkFrame::icmp6(t, f, gw.vlan, ends));
+            t += us(200.0);
+        }
+        self.link(frames);
     }
 
     /// Builds every plan; `truth` receives the patient values used.
@@ -209,9 +226,21 @@ impl<'h> Plan<'h> {
             let at = up - us(0.01);
             let mut arp = Vec::new();
             wire::arp_announcement(&mut arp, &d.v4());
-            self.link(vec![(at, arp)]);
+            let mut frames = vec![LinkFrame::plain(at, arp)];
+            // An IPv6 address comes up too: duplicate address detection, then its advertisement.
+            if d.ip6.is_some() {
+                let src = d.preferred();
+                let mut ns = Vec::new();
+                let ends = wire::dad_solicitation(&mut ns, &src);
+                frames.push(LinkFrame::icmp6(at + 1, ns, src.vlan, ends));
+                let mut na = Vec::new();
+                let ends = wire::unsolicited_advertisement(&mut na, &src, d.kind == Kind::Gateway);
+                frames.push(LinkFrame::icmp6(at + 2, na, src.vlan, ends));
+            }
+            self.link(frames);
             if d.kind == Kind::Gateway {
                 self.switch(d, &mut r);
+                self.router_advertisements(d, &mut r);
             }
             // Name lookups at start, and again when the answers' five-minute TTL runs out.
             let names: Vec<String> = self

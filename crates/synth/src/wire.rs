@@ -87,10 +87,16 @@ pub enum Transport<'a> {
         sport: u16,
         dport: u16,
     },
+    /// ICMPv6: the payload is the message after type, code and checksum.
+    Icmp6 {
+        icmp_type: u8,
+        code: u8,
+    },
 }
 
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
+const PROTO_ICMPV6: u8 = 58;
 
 /// The Ethernet addresses and, for a device on a VLAN, its 802.1Q tag (the ether type follows).
 fn link_header(out: &mut Vec<u8>, src: &L2L3, dst_mac: [u8; 6]) {
@@ -135,6 +141,7 @@ pub fn frame(
     let (l4_len, proto) = match transport {
         Transport::Tcp { options, .. } => (20 + options.len() + payload.len(), PROTO_TCP),
         Transport::Udp { .. } => (8 + payload.len(), PROTO_UDP),
+        Transport::Icmp6 { .. } => (4 + payload.len(), PROTO_ICMPV6),
     };
     match (src.ip, dst_ip) {
         (Ip::V4(s), Ip::V4(d)) => {
@@ -190,6 +197,10 @@ pub fn frame(
             out.extend_from_slice(&[0, 0]);
             l4_start + 6
         }
+        Transport::Icmp6 { icmp_type, code } => {
+            out.extend_from_slice(&[*icmp_type, *code, 0, 0]);
+            l4_start + 2
+        }
     };
     out.extend_from_slice(payload);
     let mut c = fold(pseudo_sum(src.ip, dst_ip, proto, l4_len) + sum_words(&out[l4_start..]));
@@ -198,6 +209,118 @@ pub fn frame(
     }
     out[csum_at..csum_at + 2].copy_from_slice(&c.to_be_bytes());
     out.len() - start
+}
+
+/// The MAC an IPv6 multicast group maps to (RFC 2464): 33:33 and its last four bytes.
+pub fn multicast_mac_v6(ip: [u8; 16]) -> [u8; 6] {
+    [0x33, 0x33, ip[12], ip[13], ip[14], ip[15]]
+}
+
+/// IPv6 all-nodes, link-local (ff02::1).
+pub const ALL_NODES: [u8; 16] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+/// The link-local address a host makes from its MAC (modified EUI-64, RFC 4291).
+pub fn link_local(mac: [u8; 6]) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[..2].copy_from_slice(&[0xfe, 0x80]);
+    a[8..].copy_from_slice(&[
+        mac[0] ^ 2,
+        mac[1],
+        mac[2],
+        0xff,
+        0xfe,
+        mac[3],
+        mac[4],
+        mac[5],
+    ]);
+    a
+}
+
+/// Appends the neighbour solicitation of duplicate address detection (RFC 4862) for `src`'s IPv6
+/// address: from ::, to the address's solicited-node group, hop limit 255 as Neighbor Discovery
+/// requires. Returns its source and destination.
+pub fn dad_solicitation(out: &mut Vec<u8>, src: &L2L3) -> (Ip, Ip) {
+    let Ip::V6(addr) = src.ip else {
+        unreachable!("Neighbor Discovery is for IPv6 addresses")
+    };
+    let mut group = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0];
+    group[13..].copy_from_slice(&addr[13..]);
+    let unspecified = L2L3 {
+        ip: Ip::V6([0; 16]),
+        ..*src
+    };
+    let mut ns = vec![0; 4];
+    ns.extend_from_slice(&addr);
+    let t = Transport::Icmp6 {
+        icmp_type: 135,
+        code: 0,
+    };
+    let dst = Ip::V6(group);
+    frame(
+        out,
+        &unspecified,
+        multicast_mac_v6(group),
+        dst,
+        0,
+        255,
+        &t,
+        &ns,
+    );
+    (unspecified.ip, dst)
+}
+
+/// Appends an unsolicited neighbour advertisement of `src`'s IPv6 address to all nodes, as a host
+/// sends once the address is its own: the override flag (the router flag too if `router`) and its
+/// MAC. Returns its source and destination.
+pub fn unsolicited_advertisement(out: &mut Vec<u8>, src: &L2L3, router: bool) -> (Ip, Ip) {
+    let Ip::V6(addr) = src.ip else {
+        unreachable!("Neighbor Discovery is for IPv6 addresses")
+    };
+    let flags = if router { 0xa0 } else { 0x20 };
+    let mut na = vec![flags, 0, 0, 0];
+    na.extend_from_slice(&addr);
+    na.extend_from_slice(&[2, 1]);
+    na.extend_from_slice(&src.mac);
+    let t = Transport::Icmp6 {
+        icmp_type: 136,
+        code: 0,
+    };
+    let dst = Ip::V6(ALL_NODES);
+    frame(out, src, multicast_mac_v6(ALL_NODES), dst, 0, 255, &t, &na);
+    (src.ip, dst)
+}
+
+/// Appends a router advertisement from `mac`'s link-local address to all nodes: default router for
+/// 30 minutes, the /64 `prefix` on link and for address autoconfiguration, the router's MAC. Returns
+/// its source and destination.
+pub fn router_advertisement(
+    out: &mut Vec<u8>,
+    mac: [u8; 6],
+    vlan: Option<u16>,
+    prefix: [u8; 16],
+) -> (Ip, Ip) {
+    let src = L2L3 {
+        mac,
+        ip: Ip::V6(link_local(mac)),
+        vlan,
+    };
+    // Hop limit 64, no flags, lifetime 1800 s, reachable and retransmission times unspecified.
+    let mut ra = vec![64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0];
+    // Prefix information: /64, on-link and autonomous, valid 30 days, preferred 7.
+    ra.extend_from_slice(&[3, 4, 64, 0xc0]);
+    ra.extend_from_slice(&2_592_000u32.to_be_bytes());
+    ra.extend_from_slice(&604_800u32.to_be_bytes());
+    ra.extend_from_slice(&[0; 4]);
+    ra.extend_from_slice(&prefix);
+    ra.extend_from_slice(&[1, 1]);
+    ra.extend_from_slice(&mac);
+    let t = Transport::Icmp6 {
+        icmp_type: 134,
+        code: 0,
+    };
+    let all = Ip::V6(ALL_NODES);
+    frame(out, &src, multicast_mac_v6(ALL_NODES), all, 0, 255, &t, &ra);
+    (src.ip, all)
 }
 
 /// The MAC an IPv4 multicast group maps to (RFC 1112).
