@@ -482,6 +482,124 @@ fn dhcp_client_identifier_and_fqdn_are_evidence() {
     );
 }
 
+/// DHCP relayed by the switch the client is plugged into (RFC 3046): the relay agent information
+/// says where the device is (Cisco's default circuit id: VLAN, module and port; the remote id: the
+/// switch's MAC), evidence about the client, whose own frames never reach the capture; the
+/// server's Ack gives it its address. Built with synth's DHCP messages; tshark reads the same option.
+#[test]
+fn a_relay_agent_says_which_switch_port_a_device_is_on() {
+    use synth::payload::dhcp::{self, ClientInfo, Lease, MessageType};
+    use synth::pcapw::{Format, PcapWriter};
+    use synth::wire::{self, Ip, L2L3, Transport};
+    const PUMP: [u8; 6] = [0x00, 0x1f, 0x11, 0, 0, 0x21];
+    const SWITCH: [u8; 6] = [0x00, 0x1f, 0x11, 0, 0, 0x80];
+    const SERVER: [u8; 6] = [0x00, 0x1f, 0x11, 0, 0, 0x02];
+    let relay = L2L3 {
+        mac: SWITCH,
+        ip: Ip::V4([10, 20, 32, 1]),
+        vlan: None,
+    };
+    let server = L2L3 {
+        mac: SERVER,
+        ip: Ip::V4([10, 20, 0, 2]),
+        vlan: None,
+    };
+    let dir = testkit::Scratch::new("dhcp-relay");
+    let path = dir.path("relay.pcap");
+    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), Format::Pcap).unwrap();
+    let bootps = Transport::Udp {
+        sport: 67,
+        dport: 67,
+    };
+    let client = ClientInfo {
+        mac: PUMP,
+        hostname: "pump-0042",
+        vendor_class: "",
+        param_list: &[1, 3, 6, 15],
+        client_id: false,
+    };
+    let mut request = Vec::new();
+    let req = MessageType::Request;
+    dhcp::client(
+        &mut request,
+        req,
+        42,
+        0,
+        &client,
+        Some([10, 20, 32, 42]),
+        None,
+    );
+    let circuit = [0, 4, 0, 32, 1, 5];
+    let remote = [&[0, 6][..], &SWITCH].concat();
+    dhcp::relay(&mut request, [10, 20, 32, 1], &circuit, &remote);
+    let to_server = |b: &mut Vec<u8>, msg: &[u8]| {
+        wire::frame(b, &relay, SERVER, server.ip, 1, 64, &bootps, msg);
+    };
+    to_server(w.begin(), &request);
+    w.end(1_700_000_000_000_000, None).unwrap();
+    let lease = Lease {
+        yiaddr: [10, 20, 32, 42],
+        server: [10, 20, 0, 2],
+        mask: [255, 255, 255, 0],
+        router: [10, 20, 32, 1],
+        dns: [10, 20, 0, 2],
+        domain: "",
+        lease_secs: 3600,
+    };
+    let mut ack = Vec::new();
+    dhcp::server(&mut ack, MessageType::Ack, 42, PUMP, &lease);
+    wire::frame(w.begin(), &server, SWITCH, relay.ip, 2, 64, &bootps, &ack);
+    w.end(1_700_000_000_001_000, None).unwrap();
+    w.finish().unwrap();
+
+    let (report, _) = analyze(&path);
+    let pump = devices(&report)
+        .iter()
+        .find(|d| d["mac"] == "00:1f:11:00:00:21")
+        .expect("the pump, from the relayed request");
+    assert_eq!(pump["ips"], serde_json::json!(["10.20.32.42"]));
+    assert_eq!(pump["hostname"], "pump-0042");
+    assert!(
+        has_evidence(pump, "dhcp.relay.circuit_id", "vlan 32 module 1 port 5"),
+        "{pump}"
+    );
+    assert!(
+        has_evidence(pump, "dhcp.relay.remote_id", "00:1f:11:00:00:80"),
+        "{pump}"
+    );
+    // The switch relayed; the location is the pump's, not the switch's.
+    let switch = devices(&report)
+        .iter()
+        .find(|d| d["mac"] == "00:1f:11:00:00:80")
+        .expect("the switch");
+    assert!(!has_evidence(
+        switch,
+        "dhcp.relay.circuit_id",
+        "vlan 32 module 1 port 5"
+    ));
+
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
+    let out = Command::new(tshark)
+        .arg("-r")
+        .arg(&path)
+        .args(["-Y", "frame.number == 1", "-T", "fields"])
+        .args(["-e", "dhcp.hw.mac_addr", "-e", "dhcp.ip.relay"])
+        .args([
+            "-e",
+            "dhcp.option.agent_information_option.agent_circuit_id",
+        ])
+        .args(["-e", "dhcp.option.agent_information_option.agent_remote_id"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "00:1f:11:00:00:21\t10.20.32.1\t000400200105\t0006001f11000080\n",
+        "tshark"
+    );
+}
+
 /// A TLS version's name as the evidence gives it.
 fn tls_version_name(v: u16) -> String {
     match v {

@@ -97,6 +97,11 @@ pub struct DhcpMessage {
     pub dns: Vec<[u8; 4]>,
     /// Option 81 (RFC 4702): the client's name, from either encoding, without a final dot.
     pub fqdn: Option<String>,
+    /// Option 82 (RFC 3046), which a relay agent (a switch snooping DHCP, a router relaying it) adds
+    /// to a client's request: sub-option 1, the circuit id (the switch port the client is on), raw.
+    pub relay_circuit_id: Option<Vec<u8>>,
+    /// Option 82's sub-option 2, the remote id (the relay itself: often the switch's MAC), raw.
+    pub relay_remote_id: Option<Vec<u8>>,
     /// Every option code in the order sent (pad and end left out), the other half of a stack's
     /// fingerprint.
     pub option_codes: Vec<u8>,
@@ -117,14 +122,34 @@ impl DhcpMessage {
             {
                 Some(String::from_utf8_lossy(text).trim().to_string())
             }
-            Some(_) => Some(
-                id.iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect::<Vec<_>>()
-                    .join(":"),
-            ),
+            Some(_) => Some(hex(id)),
             None => None,
         }
+    }
+
+    /// Where a relay agent says the client is (option 82) as evidence: `dhcp.relay.circuit_id` and
+    /// `dhcp.relay.remote_id`, each as text when it is text (`Gi1/0/5`), in Cisco's default
+    /// formats when it is one of them (`vlan 20 module 1 port 5`; the switch's MAC), else hex.
+    pub fn relay_location(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(c) = self.relay_circuit_id.as_deref() {
+            let t = match c {
+                [0, 4, v1, v2, module, port] => {
+                    let vlan = u16::from_be_bytes([*v1, *v2]);
+                    format!("vlan {vlan} module {module} port {port}")
+                }
+                _ => id_text(c),
+            };
+            out.push(("dhcp.relay.circuit_id", t));
+        }
+        if let Some(r) = self.relay_remote_id.as_deref() {
+            let t = match r {
+                [0, 6, mac @ ..] if mac.len() == 6 => hex(mac),
+                _ => id_text(r),
+            };
+            out.push(("dhcp.relay.remote_id", t));
+        }
+        out
     }
 
     /// The parameter request list as `1,3,6,15`: the DHCP fingerprint Fingerbank and Satori match on.
@@ -188,6 +213,7 @@ pub fn parse_dhcp(payload: &[u8]) -> Option<DhcpMessage> {
         })
     };
     let text_option = |code| gather(&options, code).and_then(|v| text(&v));
+    let relay_agent = gather(&options, 82);
     let fqdn = gather(&options, 81).and_then(|v| {
         let name = v.get(3..)?;
         // Flag E (0x04): canonical wire encoding; otherwise ASCII, as Windows still sends it.
@@ -216,6 +242,8 @@ pub fn parse_dhcp(payload: &[u8]) -> Option<DhcpMessage> {
             v
         }),
         client_id: gather(&options, 61).filter(|v| !v.is_empty()),
+        relay_circuit_id: relay_agent.as_deref().and_then(|v| sub_option(v, 1)),
+        relay_remote_id: relay_agent.as_deref().and_then(|v| sub_option(v, 2)),
         requested_ip: ipv4(50),
         server_id: ipv4(54),
         subnet_mask: ipv4(1),
@@ -502,6 +530,36 @@ fn labels_text(mut wire: &[u8]) -> String {
 }
 
 /// A text option: trailing NULs dropped, lossy UTF-8, capped; `None` when nothing is left.
+/// Sub-option `code` of a relay agent information option: code, length, value, each in turn; the
+/// walk stops at one that runs past the option.
+fn sub_option(mut v: &[u8], code: u8) -> Option<Vec<u8>> {
+    while let [c, len, rest @ ..] = v {
+        let value = rest.get(..usize::from(*len))?;
+        if *c == code {
+            return (!value.is_empty()).then(|| value.to_vec());
+        }
+        v = &rest[usize::from(*len)..];
+    }
+    None
+}
+
+/// An identifier as text when every byte is printable ASCII, else as hex.
+fn id_text(v: &[u8]) -> String {
+    if v.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        capped_text(v).trim().to_string()
+    } else {
+        hex(v)
+    }
+}
+
+/// Bytes as `00:1b:2c`.
+fn hex(v: &[u8]) -> String {
+    v.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 fn text(bytes: &[u8]) -> Option<String> {
     let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let s = capped_text(&bytes[..end]);
@@ -619,6 +677,45 @@ mod tests {
             Some("00:07:00")
         );
         assert_eq!(with(&[]).client_id_text(), None);
+    }
+
+    /// Option 82 from a relay: Cisco's default circuit id (VLAN, module, port) and remote id (the
+    /// switch's MAC), a text circuit id, and sub-options that are not text or run past the option.
+    #[test]
+    fn relay_agent_information_says_where_the_client_is() {
+        let relayed = |agent: &[u8]| {
+            let mut m = pump_request();
+            // Before the end option (the padding after it is zeros).
+            let end = m.iter().rposition(|&b| b == 255).unwrap();
+            m.splice(end..end, opt(82, agent));
+            parse_dhcp(&m).expect("dhcp").relay_location()
+        };
+        let cisco = [
+            &[1, 6, 0, 4, 0, 20, 1, 5][..],
+            &[2, 8, 0, 6, 0x00, 0x1f, 0x11, 0xaa, 0xbb, 0xcc],
+        ]
+        .concat();
+        assert_eq!(
+            relayed(&cisco),
+            [
+                (
+                    "dhcp.relay.circuit_id",
+                    "vlan 20 module 1 port 5".to_string()
+                ),
+                ("dhcp.relay.remote_id", "00:1f:11:aa:bb:cc".to_string()),
+            ]
+        );
+        assert_eq!(
+            relayed(b"\x01\x0aGi1/0/5:20"),
+            [("dhcp.relay.circuit_id", "Gi1/0/5:20".to_string())]
+        );
+        assert_eq!(
+            relayed(&[2, 3, 1, 2, 3]),
+            [("dhcp.relay.remote_id", "01:02:03".to_string())]
+        );
+        // A sub-option cut by the option's end, and an empty one: nothing.
+        assert_eq!(relayed(&[1, 9, b'G', b'i']), []);
+        assert_eq!(relayed(&[1, 0]), []);
     }
 
     #[test]

@@ -225,6 +225,9 @@ impl FlowResults {
             if let Some(id) = m.client_id_text() {
                 self.fact(ts, about.clone(), "dhcp.client_id", &id);
             }
+            for (field, value) in m.relay_location() {
+                self.fact(ts, about.clone(), field, &value);
+            }
             if !m.param_list.is_empty() {
                 self.fact(ts, about.clone(), "dhcp.params", &m.fingerprint());
             }

@@ -67,6 +67,9 @@ const OPT_RENEWAL: u8 = 58;
 const OPT_REBINDING: u8 = 59;
 const OPT_VENDOR_CLASS: u8 = 60;
 const OPT_CLIENT_ID: u8 = 61;
+const OPT_RELAY_AGENT: u8 = 82;
+/// Where the options start: after the BOOTP header (op..file) and the magic cookie.
+const BOOTP_OPTIONS: usize = 240;
 const OPT_END: u8 = 255;
 
 /// A client message (op BOOTREQUEST). A Discover carries options 53, 61?, 50?, 12, 60, 55, 57 (max
@@ -167,6 +170,30 @@ fn option(out: &mut Vec<u8>, code: u8, value: &[u8]) {
 }
 
 /// The END option, then PAD up to the 300-byte minimum.
+/// Relays the client message `msg` (a whole one, as [`client`] writes it) as a relay agent does
+/// (RFC 3046): one hop more, `giaddr` set to the agent's address, and the relay agent information
+/// option (82) added last, with the circuit id (sub-option 1: the port the client is on) and the
+/// remote id (sub-option 2: the agent), each left out when empty.
+pub fn relay(msg: &mut Vec<u8>, giaddr: [u8; 4], circuit_id: &[u8], remote_id: &[u8]) {
+    msg[3] = msg[3].saturating_add(1);
+    msg[24..28].copy_from_slice(&giaddr);
+    let mut agent = Vec::new();
+    for (code, value) in [(1u8, circuit_id), (2, remote_id)] {
+        option(&mut agent, code, value);
+    }
+    let mut at = BOOTP_OPTIONS;
+    while let Some(&code) = msg.get(at) {
+        match code {
+            OPT_END => break,
+            OPT_PAD => at += 1,
+            _ => at += 2 + usize::from(msg.get(at + 1).copied().unwrap_or(0)),
+        }
+    }
+    let mut opt82 = Vec::new();
+    option(&mut opt82, OPT_RELAY_AGENT, &agent);
+    msg.splice(at..at, opt82);
+}
+
 fn finish(out: &mut Vec<u8>, start: usize) {
     out.push(OPT_END);
     let len = out.len() - start;
@@ -215,6 +242,27 @@ mod tests {
             param_list: &[1, 3, 6, 15, 31, 33, 43, 44, 46, 47, 119, 121, 249, 252],
             client_id: true,
         }
+    }
+
+    /// A relayed Request: one hop, the agent's address, option 82 last with both sub-options.
+    #[test]
+    fn a_relay_adds_its_option_last() {
+        let mut msg = Vec::new();
+        let req = MessageType::Request;
+        client(&mut msg, req, 7, 0, &info(), Some([10, 0, 0, 9]), None);
+        let before = options(&msg);
+        relay(&mut msg, [10, 20, 16, 1], &[0, 4, 0, 16, 1, 5], b"core-gw");
+        assert_eq!((msg[3], &msg[24..28]), (1, &[10, 20, 16, 1][..]));
+        let after = options(&msg);
+        assert_eq!(after[..before.len()], before[..]);
+        assert_eq!(
+            after[before.len()],
+            (
+                82,
+                [&[1, 6, 0, 4, 0, 16, 1, 5][..], &[2, 7], b"core-gw"].concat()
+            )
+        );
+        assert_eq!(after.len(), before.len() + 1);
     }
 
     #[test]
