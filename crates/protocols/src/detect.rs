@@ -29,11 +29,13 @@ pub enum App {
     Llmnr,
     /// UPnP discovery (UDP 1900).
     Ssdp,
+    /// QUIC (UDP 443): HTTP/3 and other protocols over TLS 1.3 in QUIC.
+    Quic,
 }
 
 impl App {
     /// The report's name for it (DESIGN.md: "hl7"|"dicom"|"http"|"tls"|"dns"|"dhcp"|"telnet"|"ftp"|"unknown",
-    /// and "ntp", "mdns", "ssh", "snmp", "enip", "netbios", "llmnr", "ssdp" beyond it).
+    /// and "ntp", "mdns", "ssh", "snmp", "enip", "netbios", "llmnr", "ssdp", "quic" beyond it).
     pub fn as_str(self) -> &'static str {
         match self {
             App::Unknown => "unknown",
@@ -53,6 +55,7 @@ impl App {
             App::Netbios => "netbios",
             App::Llmnr => "llmnr",
             App::Ssdp => "ssdp",
+            App::Quic => "quic",
         }
     }
 }
@@ -127,6 +130,7 @@ impl PortMap {
             5355 => App::Llmnr,
             crate::ssdp::PORT => App::Ssdp,
             crate::enip::PORT => App::Enip,
+            443 => App::Quic,
             _ => App::Unknown,
         }
     }

@@ -209,6 +209,32 @@ impl FlowResults {
         });
     }
 
+    /// A client's TLS hello (over TCP, or inside QUIC with its own JA4) as evidence about it.
+    fn client_hello(&mut self, ts: Timestamp, h: &crate::tls_hello::ClientHello, ja4: &str) {
+        let about = About::Sender(Direction::ToServer);
+        if let Some(sni) = &h.sni {
+            self.fact(ts, about.clone(), "tls.sni", sni);
+        }
+        self.fact(ts, about.clone(), "tls.ja3", &h.ja3());
+        self.fact(ts, about.clone(), "tls.ja4", ja4);
+        let offered = crate::tls_hello::version_name(h.max_version());
+        self.fact(ts, about.clone(), "tls.client_version", &offered);
+        self.fact(ts, about, "tls.alpn", &h.alpn.join(","));
+    }
+
+    /// A server's TLS hello (over TCP or inside QUIC), and a TLS 1.2 certificate's names.
+    fn server_hello(&mut self, ts: Timestamp, h: &crate::tls_hello::ServerHello) {
+        let about = About::Sender(Direction::ToClient);
+        let chosen = crate::tls_hello::version_name(h.version);
+        self.fact(ts, about.clone(), "tls.server_version", &chosen);
+        if let Some(subject) = &h.certificate_subject {
+            self.fact(ts, about.clone(), "tls.cert_subject", subject);
+        }
+        if let Some(issuer) = &h.certificate_issuer {
+            self.fact(ts, about, "tls.cert_issuer", issuer);
+        }
+    }
+
     fn dhcp(&mut self, ts: Timestamp, m: &crate::dhcp::DhcpMessage) {
         let Some(mac) = m.client_mac else { return };
         if m.op == 1 {
@@ -510,9 +536,18 @@ enum Parser {
     Tls(Box<[crate::tls_hello::HelloReader; 2]>),
     /// EtherNet/IP: each direction framed into encapsulation messages, for ListIdentity replies.
     Enip(Box<[EnipReader; 2]>),
+    /// QUIC: each side's Initial packets, for the hellos in them; the server's reader once the
+    /// client's first packet gave the connection id both sides' keys come from.
+    Quic(Box<QuicReaders>),
     /// Encrypted, or a protocol we do not parse: bytes are only counted by the flow table.
     Opaque,
 }
+
+/// A QUIC flow's client and server Initial readers.
+type QuicReaders = (
+    crate::quic::InitialReader,
+    Option<crate::quic::InitialReader>,
+);
 
 fn add(counts: &mut BTreeMap<String, u64>, key: &str) {
     match counts.get_mut(key) {
@@ -811,29 +846,10 @@ impl FlowSession {
             Parser::Tls(readers) => {
                 let ts = self.first_ts;
                 if let Some(h) = readers[0].client_hello() {
-                    let about = About::Sender(Direction::ToServer);
-                    if let Some(sni) = &h.sni {
-                        self.results.fact(ts, about.clone(), "tls.sni", sni);
-                    }
-                    self.results.fact(ts, about.clone(), "tls.ja3", &h.ja3());
-                    self.results.fact(ts, about.clone(), "tls.ja4", &h.ja4());
-                    let offered = crate::tls_hello::version_name(h.max_version());
-                    self.results
-                        .fact(ts, about.clone(), "tls.client_version", &offered);
-                    self.results.fact(ts, about, "tls.alpn", &h.alpn.join(","));
+                    self.results.client_hello(ts, h, &h.ja4());
                 }
                 if let Some(h) = readers[1].server_hello() {
-                    let about = About::Sender(Direction::ToClient);
-                    let chosen = crate::tls_hello::version_name(h.version);
-                    self.results
-                        .fact(ts, about.clone(), "tls.server_version", &chosen);
-                    if let Some(subject) = &h.certificate_subject {
-                        self.results
-                            .fact(ts, about.clone(), "tls.cert_subject", subject);
-                    }
-                    if let Some(issuer) = &h.certificate_issuer {
-                        self.results.fact(ts, about, "tls.cert_issuer", issuer);
-                    }
+                    self.results.server_hello(ts, h);
                 }
             }
             Parser::Ssh(lines) => {
@@ -868,7 +884,7 @@ impl FlowSession {
                 }
             }
             // ListIdentity replies were read as they came.
-            Parser::Enip(_) | Parser::Undecided | Parser::Opaque => {}
+            Parser::Enip(_) | Parser::Quic(_) | Parser::Undecided | Parser::Opaque => {}
         }
     }
 }
@@ -918,7 +934,7 @@ impl StreamConsumer for FlowSession {
                 let results = &mut self.results;
                 readers[dir.index()].feed(bytes, &mut |msg| results.enip(ts, dir, msg));
             }
-            Parser::Undecided | Parser::Opaque => {}
+            Parser::Quic(_) | Parser::Undecided | Parser::Opaque => {}
         }
     }
 
@@ -939,7 +955,7 @@ impl StreamConsumer for FlowSession {
                     line.push(b'\n');
                 }
             }
-            Parser::Undecided | Parser::Opaque => {}
+            Parser::Quic(_) | Parser::Undecided | Parser::Opaque => {}
         }
     }
 
@@ -985,6 +1001,34 @@ impl StreamConsumer for FlowSession {
             App::Ssdp => {
                 if let Some(m) = crate::ssdp::parse(bytes) {
                     self.results.ssdp(ts, dir, &m);
+                }
+            }
+            App::Quic => {
+                self.encrypted = true;
+                if matches!(self.parser, Parser::Undecided) {
+                    let client = crate::quic::InitialReader::client();
+                    self.parser = Parser::Quic(Box::new((client, None)));
+                }
+                if let Parser::Quic(readers) = &mut self.parser {
+                    let (client, server) = &mut **readers;
+                    if dir == Direction::ToServer && !client.done() {
+                        client.feed(bytes);
+                        if let Some(h) = client.client_hello().filter(|_| client.done()) {
+                            self.results.client_hello(ts, h, &h.ja4_quic());
+                        }
+                    }
+                    if dir == Direction::ToClient
+                        && let Some(dcid) = client.client_dcid()
+                    {
+                        let server =
+                            server.get_or_insert_with(|| crate::quic::InitialReader::server(dcid));
+                        if !server.done() {
+                            server.feed(bytes);
+                            if let Some(h) = server.server_hello().filter(|_| server.done()) {
+                                self.results.server_hello(ts, h);
+                            }
+                        }
+                    }
                 }
             }
             _ => {}

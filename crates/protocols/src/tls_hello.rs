@@ -375,6 +375,15 @@ impl ClientHello {
 
     /// JA4 for TLS over TCP, as FoxIO specifies it: `t13d1516h2_8daaf6152771_e5627efa2ab1`.
     pub fn ja4(&self) -> String {
+        self.ja4_over('t')
+    }
+
+    /// JA4 for the TLS inside QUIC: the same, its first character `q`.
+    pub fn ja4_quic(&self) -> String {
+        self.ja4_over('q')
+    }
+
+    fn ja4_over(&self, transport: char) -> String {
         let ciphers: Vec<u16> = self
             .ciphers
             .iter()
@@ -393,7 +402,7 @@ impl ClientHello {
             'i'
         };
         let mut head = format!(
-            "t{}{sni}{:02}{:02}{}",
+            "{transport}{}{sni}{:02}{:02}{}",
             ja4_version(self.max_version()),
             ciphers.len().min(99),
             extensions.len().min(99),
@@ -596,6 +605,16 @@ fn u16_list(b: &[u8]) -> Option<Vec<u16>> {
     })
 }
 
+/// A whole ClientHello handshake message (type 1, 24-bit length, body), as QUIC's CRYPTO frames
+/// carry it without a record layer (its `record_version` is then 0).
+pub fn parse_client_hello_message(msg: &[u8]) -> Option<ClientHello> {
+    let (&[1, a, b, c], body) = msg.split_first_chunk::<4>()? else {
+        return None;
+    };
+    let len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+    parse_client_hello(body.get(..len)?, 0)
+}
+
 fn parse_client_hello(body: &[u8], record_version: u16) -> Option<ClientHello> {
     let mut r = Bytes(body);
     let legacy_version = r.u16()?;
@@ -679,6 +698,15 @@ impl ClientHello {
         }
         Some(())
     }
+}
+
+/// A whole ServerHello handshake message (type 2, 24-bit length, body), as QUIC carries it.
+pub fn parse_server_hello_message(msg: &[u8]) -> Option<ServerHello> {
+    let (&[2, a, b, c], body) = msg.split_first_chunk::<4>()? else {
+        return None;
+    };
+    let len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+    parse_server_hello(body.get(..len)?)
 }
 
 fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {

@@ -8,4 +8,5 @@ pub mod lldp;
 pub mod login;
 pub mod netbios;
 pub mod ntp;
+pub mod quic;
 pub mod tls;
