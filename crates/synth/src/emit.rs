@@ -167,7 +167,8 @@ impl Emitter {
                 client: endpoint(src.ip, sport),
                 server: endpoint(dst_ip, dport),
                 app,
-                encrypted: false,
+                // QUIC is the one encrypted protocol synth sends over UDP.
+                encrypted: app == "quic",
                 packets: 0,
                 closed: false,
                 out_of_order_segments: 0,

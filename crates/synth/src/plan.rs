@@ -12,7 +12,7 @@ use crate::apps::{
 use crate::emit::{Datagram, LinkFrame, LinkSession, Planned, UdpSession};
 use crate::hospital::{Device, Hospital, Kind};
 use crate::patients::{self, Patient};
-use crate::payload::{dhcp, dns, lldp, netbios, ntp, tls};
+use crate::payload::{dhcp, dns, lldp, netbios, ntp, quic, tls};
 use crate::rng::Rng;
 use crate::tcp::{App, Endpoint, SegmentFaults, TcpSession};
 use crate::truth::{Truth, endpoint};
@@ -887,6 +887,113 @@ impl<'h> Plan<'h> {
         }
     }
 
+    /// A browser's HTTP/3 connection from `d` to the cloud office suite, through the gateway: the
+    /// client's Initial (its ClientHello: TLS 1.3 only, h3, the QUIC transport parameters), the
+    /// server's Initial (its ServerHello), then `exchanges` of 1-RTT packets, protected bytes.
+    fn quic(&mut self, d: &Device, at: i64, exchanges: usize, r: &mut Rng) {
+        let gw = self.hospital.server(Kind::Gateway);
+        let me = d.v4();
+        let cloud = L2L3 {
+            mac: gw.mac,
+            ip: Ip::V4(CLOUD_IP),
+            vlan: me.vlan,
+        };
+        let port = self.port(d);
+        let mut cid = || {
+            let mut c = [0u8; 8];
+            r.fill(&mut c);
+            c
+        };
+        let (dcid, scid, server_cid) = (cid(), cid(), cid());
+        let mut params = Vec::new();
+        quic::client_transport_parameters(&mut params, &scid);
+        let mut random = [0u8; 32];
+        r.fill(&mut random);
+        let mut record = Vec::new();
+        let spec = tls::ClientHelloSpec {
+            legacy_version: 0x0303,
+            random,
+            session_id: &[],
+            cipher_suites: &[0x1301, 0x1302, 0x1303],
+            sni: Some("office.cloud.example"),
+            alpn: &["h3"],
+            supported_groups: &[0x001d, 0x0017, 0x0018],
+            signature_algorithms: &[
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            supported_versions: &[0x0304],
+            grease: Some(0x4a4a),
+            key_share_group: Some(0x001d),
+            quic_transport_parameters: &params,
+        };
+        tls::client_hello(&mut record, &spec);
+        // The handshake message, without TLS's record header: QUIC carries it in CRYPTO frames.
+        let hello = record.split_off(5);
+        let mut frames = Vec::new();
+        quic::crypto_frame(&mut frames, 0, &hello);
+        let mut client_initial = Vec::new();
+        let mut packet = quic::Initial {
+            version: quic::VERSION_1,
+            client_dcid: &dcid,
+            server: false,
+            dcid: &dcid,
+            scid: &scid,
+            pn: 0,
+            frames: &frames,
+            pad_to: quic::CLIENT_PAYLOAD,
+        };
+        quic::initial(&mut client_initial, &packet);
+        let mut server_hello = Vec::new();
+        r.fill(&mut random);
+        tls::server_hello(&mut server_hello, 0x0304, random, &[], 0x1301, None);
+        let mut frames = vec![0x02, 0, 0, 0, 0];
+        quic::crypto_frame(&mut frames, 0, &server_hello[5..]);
+        let mut server_initial = Vec::new();
+        packet.server = true;
+        packet.dcid = &scid;
+        packet.scid = &server_cid;
+        packet.frames = &frames;
+        quic::initial(&mut server_initial, &packet);
+        let rtt = us(0.01 + r.unit() * 0.03);
+        let mut t = at;
+        let to_cloud = |ts_us: i64, payload: Vec<u8>| Datagram {
+            ts_us,
+            src: me,
+            sport: port,
+            dst_mac: gw.mac,
+            dst_ip: cloud.ip,
+            dport: 443,
+            app: "quic",
+            payload,
+        };
+        let to_me = |ts_us: i64, payload: Vec<u8>| Datagram {
+            ts_us,
+            src: cloud,
+            sport: 443,
+            dst_mac: d.mac,
+            dst_ip: me.ip,
+            dport: port,
+            app: "quic",
+            payload,
+        };
+        let mut datagrams = vec![to_cloud(t, client_initial)];
+        t += rtt;
+        datagrams.push(to_me(t, server_initial));
+        for _ in 0..exchanges {
+            t += us(0.001 + r.unit() * 0.2);
+            let mut req = Vec::new();
+            let n = r.range(60, 1200) as usize;
+            quic::short_header(&mut req, &server_cid, n, |b| r.fill(b));
+            datagrams.push(to_cloud(t, req));
+            t += rtt;
+            let mut resp = Vec::new();
+            let n = r.range(200, 1232) as usize;
+            quic::short_header(&mut resp, &scid, n, |b| r.fill(b));
+            datagrams.push(to_me(t, resp));
+        }
+        self.udp(datagrams);
+    }
+
     fn workstation(&mut self, d: &Device, at: i64, r: &mut Rng) {
         let ehr = self.hospital.server(Kind::Ehr);
         let me = d.preferred();
@@ -908,6 +1015,9 @@ impl<'h> Plan<'h> {
                 comment: "",
             };
             netbios::host_announcement(&mut ann, id, d.ip4, &announced);
+            // Its browser keeps the cloud office suite open, over HTTP/3.
+            let exchanges = 2 + r.below(6) as usize;
+            self.quic(d, at + us(1.0 + r.unit() * 20.0), exchanges, r);
             for (t, port, payload) in [(at, 137, reg), (at + us(0.5), 138, ann)] {
                 self.udp(vec![Datagram {
                     ts_us: t,

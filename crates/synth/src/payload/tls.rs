@@ -38,6 +38,7 @@ pub const EXT_ALPN: u16 = 16;
 pub const EXT_EXTENDED_MASTER_SECRET: u16 = 23;
 pub const EXT_SESSION_TICKET: u16 = 35;
 pub const EXT_SUPPORTED_VERSIONS: u16 = 43;
+pub const EXT_QUIC_TRANSPORT_PARAMETERS: u16 = 57;
 pub const EXT_PSK_KEY_EXCHANGE_MODES: u16 = 45;
 pub const EXT_KEY_SHARE: u16 = 51;
 pub const EXT_RENEGOTIATION_INFO: u16 = 0xff01;
@@ -84,6 +85,9 @@ pub struct ClientHelloSpec<'a> {
     pub grease: Option<u16>,
     /// The group of the one key share offered when TLS 1.3 is; the key is derived from `random`.
     pub key_share_group: Option<u16>,
+    /// QUIC's transport parameters (RFC 9000 18), sent last as extension 57; empty: none (TLS over
+    /// TCP).
+    pub quic_transport_parameters: &'a [u8],
 }
 
 /// A ClientHello in one handshake record (more if it exceeds 2^14 bytes) of record version
@@ -106,6 +110,7 @@ pub struct ClientHelloSpec<'a> {
 /// | key_share (51) | TLS 1.3 offered and `key_share_group` |
 /// | psk_key_exchange_modes (45), [psk_dhe_ke] | TLS 1.3 offered |
 /// | supported_versions (43) | versions given |
+/// | quic_transport_parameters (57) | parameters given |
 ///
 /// "TLS 1.3 offered" means `supported_versions` contains 0x0304.
 pub fn client_hello(out: &mut Vec<u8>, spec: &ClientHelloSpec) {
@@ -197,6 +202,11 @@ pub fn client_hello(out: &mut Vec<u8>, spec: &ClientHelloSpec) {
                             with_grease(spec.grease, cap(spec.supported_versions, 120)),
                         )
                     })
+                });
+            }
+            if !spec.quic_transport_parameters.is_empty() {
+                extension(out, EXT_QUIC_TRANSPORT_PARAMETERS, |out| {
+                    out.extend_from_slice(cap(spec.quic_transport_parameters, 60_000))
                 });
             }
         });
@@ -471,6 +481,7 @@ impl StackProfile {
             supported_versions: &self.supported_versions,
             grease: self.grease,
             key_share_group: self.key_share_group,
+            quic_transport_parameters: &[],
         }
     }
 }
@@ -1250,6 +1261,7 @@ mod tests {
             supported_versions: &[TLS13; 300],
             grease: Some(0x1a1a),
             key_share_group: Some(0x11ec),
+            quic_transport_parameters: &[],
         };
         let mut out = Vec::new();
         client_hello(&mut out, &spec);
