@@ -34,6 +34,15 @@ pub struct Plan<'h> {
     streams: u64,
 }
 
+/// The cloud service as `me` reaches it: its address behind the gateway's MAC, on `me`'s VLAN.
+fn cloud_through(gw: &Device, me: &L2L3) -> L2L3 {
+    L2L3 {
+        mac: gw.mac,
+        ip: Ip::V4(CLOUD_IP),
+        vlan: me.vlan,
+    }
+}
+
 fn us(s: f64) -> i64 {
     (s * 1e6) as i64
 }
@@ -838,11 +847,7 @@ impl<'h> Plan<'h> {
     fn glucose(&mut self, d: &Device, at: i64, r: &mut Rng) {
         let gw = self.hospital.server(Kind::Gateway);
         let me = d.v4();
-        let cloud = L2L3 {
-            mac: gw.mac,
-            ip: Ip::V4(CLOUD_IP),
-            vlan: me.vlan,
-        };
+        let cloud = cloud_through(gw, &me);
         let mut t = at;
         while t < self.end_us {
             let n = 1 + r.below(3) as usize;
@@ -893,11 +898,7 @@ impl<'h> Plan<'h> {
     fn quic(&mut self, d: &Device, at: i64, exchanges: usize, r: &mut Rng) {
         let gw = self.hospital.server(Kind::Gateway);
         let me = d.v4();
-        let cloud = L2L3 {
-            mac: gw.mac,
-            ip: Ip::V4(CLOUD_IP),
-            vlan: me.vlan,
-        };
+        let cloud = cloud_through(gw, &me);
         let port = self.port(d);
         let mut cid = || {
             let mut c = [0u8; 8];
