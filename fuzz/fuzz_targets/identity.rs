@@ -1,5 +1,6 @@
 //! Arbitrary bytes through every identity parser: as a DHCP, DHCPv6, DNS/mDNS, SNMP, EtherNet/IP,
-//! NetBIOS (name service, datagram service) and SSDP datagram, as an LLDP and a CDP data unit, as both
+//! NetBIOS (name service, datagram service) and SSDP datagram, as an LLDP and a CDP data unit and an
+//! NTLMSSP message (and through an SMB flow's scanner, in chunks), as both
 //! directions of a TLS stream fed in chunks (split where the first byte says), with a gap, and
 //! through the flow sessions that turn SNMP, EtherNet/IP, DHCPv6, NetBIOS, LLMNR and SSDP into
 //! evidence.
@@ -14,7 +15,7 @@ use libfuzzer_sys::fuzz_target;
 use protocols::detect::PortMap;
 use protocols::session::{EventSink, FlowSession, Hl7Record, SharedSink};
 use protocols::tls_hello::HelloReader;
-use protocols::{cdp, dhcp, dns, enip, lldp, netbios, snmp, ssdp};
+use protocols::{cdp, dhcp, dns, enip, lldp, netbios, ntlm, snmp, ssdp};
 
 struct Discard;
 
@@ -38,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
         ssdp::parse(data).map(|m| m.device_type().map(str::len)),
         lldp::parse(data).map(|l| l.facts()),
         cdp::parse(data).map(|c| c.facts()),
+        ntlm::parse(data).map(|m| m.facts()),
     );
     if let Ok(m) = snmp::parse_snmp(data) {
         let _ = snmp::system_info(&m);
@@ -86,6 +88,7 @@ fuzz_target!(|data: &[u8]| {
         (false, 1900),
         (false, 50000),
         (true, 44818),
+        (true, 445),
     ] {
         let sink: SharedSink = Rc::new(RefCell::new(Discard));
         let mut s = FlowSession::new(Rc::clone(&ports), sink, 1, tcp, port);

@@ -659,6 +659,65 @@ fn the_tls_hello_inside_quic_is_evidence_as_tshark_reads_it() {
     assert_eq!(value(client, "tls.alpn"), [want[2]]);
 }
 
+/// NTLMSSP in SMB session setup: each message's OS version is its sender's evidence, with the
+/// server's computer name from its challenge and the client's workstation name from its
+/// authentication, as tshark reads them (`ntlmssp.version.*`, `ntlmssp.auth.hostname`,
+/// `ntlmssp.challenge.target_info.nb_computer_name`); the build names the Windows release.
+#[test]
+fn ntlm_in_smb_names_windows_hosts_and_their_release() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    let path = capture(
+        &corpus,
+        "suricata-verify/smb2-ntlmssp-negotiateflags/input.pcap",
+    );
+    let (report, _) = analyze(&path);
+    let server = device_at(&report, "192.168.199.1");
+    assert_eq!(
+        server["software"],
+        serde_json::json!(["Windows 8.1 or Server 2012 R2"])
+    );
+    let client = device_at(&report, "192.168.199.132");
+    assert_eq!(client["software"], serde_json::json!(["Windows 10 1511"]));
+    assert_eq!(client["decided"]["software"]["rule"], "ntlm-10-0-10586");
+    assert_eq!(client["hostname"], "DESKTOP-2AEFM7G");
+    let Some(tshark) = testkit::tshark() else {
+        return;
+    };
+    let out = Command::new(tshark)
+        .arg("-r")
+        .arg(&path)
+        .args(["-Y", "ntlmssp.messagetype", "-T", "fields"])
+        .args(["-e", "ip.src", "-e", "ntlmssp.version.major"])
+        .args([
+            "-e",
+            "ntlmssp.version.minor",
+            "-e",
+            "ntlmssp.version.build_number",
+        ])
+        .args(["-e", "ntlmssp.auth.hostname"])
+        .args(["-e", "ntlmssp.challenge.target_info.nb_computer_name"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut checked = 0;
+    for line in text.lines() {
+        let c: Vec<&str> = line.split('\t').collect();
+        let d = device_at(&report, c[0]);
+        let version = format!("{}.{}.{}", c[1], c[2], c[3]);
+        assert!(has_evidence(d, "ntlm.os_version", &version), "{line}");
+        if !c[4].is_empty() {
+            assert!(has_evidence(d, "ntlm.workstation", c[4]), "{line}");
+        }
+        if !c[5].is_empty() {
+            assert!(has_evidence(d, "ntlm.computer_name", c[5]), "{line}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} NTLMSSP messages: {text}");
+}
+
 /// A TLS version's name as the evidence gives it.
 fn tls_version_name(v: u16) -> String {
     match v {

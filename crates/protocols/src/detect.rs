@@ -31,11 +31,14 @@ pub enum App {
     Ssdp,
     /// QUIC (UDP 443): HTTP/3 and other protocols over TLS 1.3 in QUIC.
     Quic,
+    /// SMB (TCP 445, and 139 over the NetBIOS session service): Windows file sharing, whose session
+    /// setup carries NTLMSSP.
+    Smb,
 }
 
 impl App {
     /// The report's name for it (DESIGN.md: "hl7"|"dicom"|"http"|"tls"|"dns"|"dhcp"|"telnet"|"ftp"|"unknown",
-    /// and "ntp", "mdns", "ssh", "snmp", "enip", "netbios", "llmnr", "ssdp", "quic" beyond it).
+    /// and "ntp", "mdns", "ssh", "snmp", "enip", "netbios", "llmnr", "ssdp", "quic", "smb" beyond it).
     pub fn as_str(self) -> &'static str {
         match self {
             App::Unknown => "unknown",
@@ -56,6 +59,7 @@ impl App {
             App::Llmnr => "llmnr",
             App::Ssdp => "ssdp",
             App::Quic => "quic",
+            App::Smb => "smb",
         }
     }
 }
@@ -100,6 +104,7 @@ impl PortMap {
             21 => App::Ftp,
             22 => App::Ssh,
             53 => App::Dns,
+            445 | 139 => App::Smb,
             crate::enip::PORT => App::Enip,
             _ => App::Unknown,
         }

@@ -19,6 +19,7 @@ pub mod enip;
 pub mod hl7;
 pub mod lldp;
 pub mod netbios;
+pub mod ntlm;
 pub mod quic;
 pub mod session;
 pub mod snmp;

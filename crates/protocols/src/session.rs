@@ -235,6 +235,14 @@ impl FlowResults {
         }
     }
 
+    /// An NTLMSSP message as evidence about its sender: its OS version, and the names a server's
+    /// challenge or a client's authentication gives.
+    fn ntlm(&mut self, ts: Timestamp, dir: Direction, m: &crate::ntlm::Message) {
+        for (field, value) in m.facts() {
+            self.fact(ts, About::Sender(dir), field, &value);
+        }
+    }
+
     fn dhcp(&mut self, ts: Timestamp, m: &crate::dhcp::DhcpMessage) {
         let Some(mac) = m.client_mac else { return };
         if m.op == 1 {
@@ -536,6 +544,8 @@ enum Parser {
     Tls(Box<[crate::tls_hello::HelloReader; 2]>),
     /// EtherNet/IP: each direction framed into encapsulation messages, for ListIdentity replies.
     Enip(Box<[EnipReader; 2]>),
+    /// SMB: each direction's first bytes, for the NTLMSSP messages of session setup.
+    Smb(Box<[crate::ntlm::Scanner; 2]>),
     /// QUIC: each side's Initial packets, for the hellos in them; the server's reader once the
     /// client's first packet gave the connection id both sides' keys come from.
     Quic(Box<QuicReaders>),
@@ -739,6 +749,7 @@ impl FlowSession {
             App::Telnet => Parser::Telnet(Box::default()),
             App::Ftp => Parser::Ftp(Box::default()),
             App::Enip => Parser::Enip(Box::default()),
+            App::Smb => Parser::Smb(Box::default()),
             App::Ssh => {
                 self.encrypted = true;
                 Parser::Ssh(Box::default())
@@ -884,7 +895,12 @@ impl FlowSession {
                 }
             }
             // ListIdentity replies were read as they came.
-            Parser::Enip(_) | Parser::Quic(_) | Parser::Undecided | Parser::Opaque => {}
+            // NTLMSSP messages were read as they came.
+            Parser::Enip(_)
+            | Parser::Smb(_)
+            | Parser::Quic(_)
+            | Parser::Undecided
+            | Parser::Opaque => {}
         }
     }
 }
@@ -934,6 +950,10 @@ impl StreamConsumer for FlowSession {
                 let results = &mut self.results;
                 readers[dir.index()].feed(bytes, &mut |msg| results.enip(ts, dir, msg));
             }
+            Parser::Smb(scanners) => {
+                let results = &mut self.results;
+                scanners[dir.index()].feed(bytes, &mut |m| results.ntlm(ts, dir, &m));
+            }
             Parser::Quic(_) | Parser::Undecided | Parser::Opaque => {}
         }
     }
@@ -947,6 +967,7 @@ impl StreamConsumer for FlowSession {
             Parser::Ftp(f) => f.gap(dir),
             Parser::Tls(readers) => readers[dir.index()].gap(),
             Parser::Enip(readers) => readers[dir.index()].gap(len),
+            Parser::Smb(scanners) => scanners[dir.index()].gap(),
             // The identification line is the first thing each side sends: after a gap, no more.
             Parser::Ssh(lines) => {
                 let line = &mut lines[dir.index()];
