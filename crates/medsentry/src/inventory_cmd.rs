@@ -360,6 +360,26 @@ fn detail_json(d: &DeviceDetail) -> serde_json::Value {
     })
 }
 
+/// Where the device is plugged in, when a relaying switch said so (DHCP option 82): the port, and
+/// the switch.
+fn plugged_into(d: &DeviceDetail) -> Option<String> {
+    let first = |field: &str| {
+        d.evidence
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.value.as_str())
+    };
+    match (
+        first("dhcp.relay.circuit_id"),
+        first("dhcp.relay.remote_id"),
+    ) {
+        (Some(port), Some(switch)) => Some(format!("{port} of {switch}")),
+        (Some(port), None) => Some(port.to_string()),
+        (None, Some(switch)) => Some(format!("a port of {switch}")),
+        (None, None) => None,
+    }
+}
+
 fn show(out: &mut dyn Write, d: &DeviceDetail) -> std::io::Result<()> {
     let s = &d.device;
     writeln!(out, "{}  {}  {}", s.id, dash(&s.mac), ips(d).join(" "))?;
@@ -371,6 +391,9 @@ fn show(out: &mut dyn Write, d: &DeviceDetail) -> std::io::Result<()> {
         s.first_run,
         s.last_run
     )?;
+    if let Some(place) = plugged_into(d) {
+        writeln!(out, "  plugged into {place} (as its DHCP relay says)")?;
+    }
     writeln!(out, "Fields (value, confidence, rule: reason <- evidence)")?;
     for f in &d.fields {
         let f = &f.field;

@@ -578,6 +578,27 @@ fn a_relay_agent_says_which_switch_port_a_device_is_on() {
         has_evidence(pump, "dhcp.relay.remote_id", "00:1f:11:00:00:80"),
         "{pump}"
     );
+    // Saved, `inventory show` says where the pump is plugged in.
+    let db = dir.path("inv.db");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_medsentry"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (p, d) = (path.to_str().unwrap(), db.to_str().unwrap());
+    run(&["analyze", "--no-progress", "--format", "json", "--db", d, p]);
+    let shown = run(&["inventory", "--db", d, "show", "mac-001f11000021"]);
+    assert!(
+        shown.contains("plugged into vlan 32 module 1 port 5 of 00:1f:11:00:00:80 (as its DHCP"),
+        "{shown}"
+    );
     // The switch relayed; the location is the pump's, not the switch's.
     let switch = devices(&report)
         .iter()
