@@ -212,8 +212,9 @@ fn macs_match(case: &str, truth: &Value, report: &Value) {
 /// (from its MAC's registration and DHCP), name (when it ever appears on the wire) and category
 /// (from DHCP, LLDP and CDP, roles in DICOM and HL7 traffic, services) as the truth says; a switch's
 /// port MACs are the switch.
-/// Returns how many devices named themselves in NetBIOS.
-fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
+/// Returns how many devices named themselves in NetBIOS, and how many of those NTLM named the
+/// Windows release of.
+fn devices_match(case: &str, truth: &Value, report: &Value) -> (usize, usize) {
     let got: BTreeMap<&str, &Value> = report["devices"]
         .as_array()
         .unwrap()
@@ -226,7 +227,7 @@ fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
         want.len(),
         "{case}: as many devices as the truth (none missing, none invented)"
     );
-    let mut named = 0;
+    let (mut named, mut by_release) = (0, 0);
     for t in want {
         let mac = t["mac"].as_str().unwrap();
         let d = got
@@ -250,7 +251,8 @@ fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
             assert_eq!(d["hostname"], t["hostname"], "{what}: hostname");
         }
         // Windows workstations name themselves in NetBIOS too (upper case, as Windows sends it),
-        // and announce Windows 10; nobody else does.
+        // and announce Windows 10 there; their NTLM logon to a Windows server names the release,
+        // which is what they run. Nobody else does.
         let netbios: Vec<&str> = d["evidence"]
             .as_array()
             .unwrap()
@@ -258,13 +260,33 @@ fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
             .filter(|e| e["field"] == "netbios.name")
             .map(|e| e["value"].as_str().unwrap())
             .collect();
+        let by_ntlm = d["decided"]["software"]["evidence"]["field"] == "ntlm.os_version";
         if netbios.is_empty() {
-            assert_ne!(d["software"][0], "Windows 10 or later", "{what}");
+            // A Windows server the workstations log on to names its release in NTLM too
+            // ("... or Server 2019" for build 17763); nothing else is taken for Windows.
+            let software = d["software"][0].as_str().unwrap_or("");
+            if by_ntlm {
+                let release = t["software_version"].as_str().unwrap();
+                assert!(
+                    software.ends_with(release.trim_start_matches("Windows ")),
+                    "{what}: {software} for {release}"
+                );
+            } else {
+                assert!(!software.starts_with("Windows"), "{what}: {software}");
+            }
         } else {
             let upper = t["hostname"].as_str().unwrap().to_uppercase();
             assert_eq!(netbios, [upper.as_str()], "{what}: NetBIOS name");
-            assert_eq!(d["software"][0], "Windows 10 or later", "{what}: software");
+            // With no Windows server to log on to (every server of this hospital runs Linux),
+            // only the browser announcement's 10.0 says which Windows.
+            let want = if by_ntlm {
+                t["software_version"].clone()
+            } else {
+                Value::from("Windows 10 or later")
+            };
+            assert_eq!(d["software"][0], want, "{what}: software");
             named += 1;
+            by_release += usize::from(by_ntlm);
         }
         // The core switch's ports announce it (LLDP, CDP) from MACs of their own: the same device.
         let ports: Vec<&str> = d["evidence"]
@@ -286,7 +308,7 @@ fn devices_match(case: &str, truth: &Value, report: &Value) -> usize {
             );
         }
     }
-    named
+    (named, by_release)
 }
 
 /// Every string in the report, to look for patient values in.
@@ -373,7 +395,7 @@ fn analyze_reports_exactly_what_synth_generated() {
             )
         })
         .collect();
-    let mut netbios_named = 0;
+    let (mut netbios_named, mut ntlm_release) = (0, 0);
     for &(devices, minutes, seed, faults, format) in cases.iter().chain(&more) {
         let case = format!(
             "--devices {devices} --minutes {minutes} --seed {seed} --faults {faults} --format {format}"
@@ -383,7 +405,9 @@ fn analyze_reports_exactly_what_synth_generated() {
         let (report, _) = analyze(&path);
         round_trip(&case, &truth, &report);
         macs_match(&case, &truth, &report);
-        netbios_named += devices_match(&case, &truth, &report);
+        let (named, by_release) = devices_match(&case, &truth, &report);
+        netbios_named += named;
+        ntlm_release += by_release;
         assert_no_phi(&case, &truth, &report);
         assert!(
             truth["hl7_messages_by_type"]
@@ -412,6 +436,10 @@ fn analyze_reports_exactly_what_synth_generated() {
     assert!(
         netbios_named > 0,
         "some Windows workstations named themselves"
+    );
+    assert!(
+        ntlm_release > 0,
+        "some Windows workstations' release came from NTLM"
     );
 }
 

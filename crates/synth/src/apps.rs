@@ -1052,6 +1052,45 @@ impl App for FtpSession {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Scripted exchanges
+
+/// Messages written in advance, each from its side after a think time in milliseconds, then the
+/// client closes (SMB session setup).
+pub struct Scripted {
+    script: Vec<(Side, Vec<u8>, (u64, u64))>,
+    at: usize,
+}
+
+impl Scripted {
+    pub fn new(script: Vec<(Side, Vec<u8>, (u64, u64))>) -> Scripted {
+        Scripted { script, at: 0 }
+    }
+}
+
+impl App for Scripted {
+    fn step(&mut self, ctx: &mut StepCtx) -> Step {
+        let i = self.at;
+        self.at += 1;
+        match self.script.get(i) {
+            Some((side, bytes, (lo, hi))) => {
+                ctx.buf.extend_from_slice(bytes);
+                Step::Send {
+                    from: *side,
+                    delay_us: ms(*lo, *hi, ctx.rng) + 1,
+                    tag: Tag::Fixed,
+                }
+            }
+            None if i == self.script.len() => Step::Close {
+                by: Side::Client,
+                delay_us: ms(100, 2000, ctx.rng),
+                rst: false,
+            },
+            None => Step::Hold,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // TLS
 
 /// Request/response exchanges of a given size, for wrapping in TLS (EHR sessions, cloud uploads).

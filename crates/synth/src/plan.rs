@@ -6,14 +6,15 @@
 use std::collections::VecDeque;
 
 use crate::apps::{
-    self, DicomAssoc, DicomWork, Exchanges, FtpSession, Hl7Feed, Hl7Link, PumpStatus,
+    self, DicomAssoc, DicomWork, Exchanges, FtpSession, Hl7Feed, Hl7Link, PumpStatus, Scripted,
     TelnetSession, TlsParams, TlsWrap, WebLogin,
 };
 use crate::emit::{Datagram, LinkFrame, LinkSession, Planned, UdpSession};
 use crate::hospital::{Device, Hospital, Kind};
 use crate::patients::{self, Patient};
-use crate::payload::{dhcp, dns, lldp, netbios, ntp, quic, tls};
+use crate::payload::{dhcp, dns, lldp, netbios, ntp, quic, smb, tls};
 use crate::rng::Rng;
+use crate::tcp::Side;
 use crate::tcp::{App, Endpoint, SegmentFaults, TcpSession};
 use crate::truth::{Truth, endpoint};
 use crate::wire::{self, BROADCAST_MAC, Ip, L2L3, multicast_mac_v4};
@@ -32,6 +33,17 @@ pub struct Plan<'h> {
     /// Next ephemeral port per device.
     ports: Vec<u16>,
     streams: u64,
+}
+
+/// The NTLMSSP version (major, minor, build) of a Windows release synth's devices run.
+fn windows_version(software: &str) -> Option<smb::Version> {
+    match software {
+        "Windows 10 22H2" => Some((10, 0, 19045)),
+        "Windows 11 23H2" => Some((10, 0, 22631)),
+        "Windows Server 2019" => Some((10, 0, 17763)),
+        "Windows Server 2022" => Some((10, 0, 20348)),
+        _ => None,
+    }
 }
 
 /// The cloud service as `me` reaches it: its address behind the gateway's MAC, on `me`'s VLAN.
@@ -995,6 +1007,73 @@ impl<'h> Plan<'h> {
         self.udp(datagrams);
     }
 
+    /// A Windows workstation logs on to a Windows server's share (SMB2 session setup with NTLMSSP):
+    /// each side's messages carry its Windows version, the server's challenge its names, the
+    /// client's authentication its workstation name.
+    fn smb_logon(&mut self, d: &Device, at: i64, r: &mut Rng) {
+        let Some(srv) = [Kind::DhcpDns, Kind::Ehr, Kind::Pacs]
+            .into_iter()
+            .map(|k| self.hospital.server(k))
+            .find(|s| windows_version(s.software).is_some())
+        else {
+            return;
+        };
+        let (Some(mine), Some(theirs)) =
+            (windows_version(d.software), windows_version(srv.software))
+        else {
+            return;
+        };
+        let session = r.next_u64();
+        let mut challenge = [0u8; 8];
+        r.fill(&mut challenge);
+        let mut responses = [0u8; 48];
+        r.fill(&mut responses);
+        let computer = srv.hostname.to_ascii_uppercase();
+        let (mut neg, mut chal, mut auth) = (Vec::new(), Vec::new(), Vec::new());
+        smb::ntlm_negotiate(&mut neg, mine);
+        let dns_name = format!("{}.{DOMAIN}", srv.hostname);
+        smb::ntlm_challenge(
+            &mut chal, theirs, "HOSPITAL", &computer, DOMAIN, &dns_name, challenge,
+        );
+        let workstation = d.hostname.to_ascii_uppercase();
+        smb::ntlm_authenticate(
+            &mut auth,
+            mine,
+            "HOSPITAL",
+            "clinician",
+            &workstation,
+            responses,
+        );
+        let mut script = Vec::new();
+        let mut m = Vec::new();
+        smb::session_setup_request(&mut m, 1, 0, &neg);
+        script.push((Side::Client, std::mem::take(&mut m), (1, 5)));
+        smb::session_setup_response(
+            &mut m,
+            1,
+            session,
+            smb::STATUS_MORE_PROCESSING_REQUIRED,
+            &chal,
+        );
+        script.push((Side::Server, std::mem::take(&mut m), (1, 3)));
+        smb::session_setup_request(&mut m, 2, session, &auth);
+        script.push((Side::Client, std::mem::take(&mut m), (1, 5)));
+        smb::session_setup_response(&mut m, 2, session, smb::STATUS_SUCCESS, &[]);
+        script.push((Side::Server, m, (5, 30)));
+        let me = d.preferred();
+        let server = srv.as_seen_by(&me);
+        self.tcp(
+            at,
+            d,
+            me,
+            server,
+            445,
+            Box::new(Scripted::new(script)),
+            "smb",
+            false,
+        );
+    }
+
     fn workstation(&mut self, d: &Device, at: i64, r: &mut Rng) {
         let ehr = self.hospital.server(Kind::Ehr);
         let me = d.preferred();
@@ -1016,7 +1095,9 @@ impl<'h> Plan<'h> {
                 comment: "",
             };
             netbios::host_announcement(&mut ann, id, d.ip4, &announced);
-            // Its browser keeps the cloud office suite open, over HTTP/3.
+            // It logs on to the domain's file server, then its browser keeps the cloud office
+            // suite open, over HTTP/3.
+            self.smb_logon(d, at + us(0.5 + r.unit() * 5.0), r);
             let exchanges = 2 + r.below(6) as usize;
             self.quic(d, at + us(1.0 + r.unit() * 20.0), exchanges, r);
             for (t, port, payload) in [(at, 137, reg), (at + us(0.5), 138, ann)] {

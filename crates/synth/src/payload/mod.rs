@@ -9,4 +9,5 @@ pub mod login;
 pub mod netbios;
 pub mod ntp;
 pub mod quic;
+pub mod smb;
 pub mod tls;
