@@ -382,7 +382,15 @@ pub struct HttpExchange {
     pub title: Option<String>,
     /// The start of response bodies, searched for a title (at most [`TITLE_SCAN`] bytes).
     body_head: Vec<u8>,
+    /// NTLMSSP messages of Windows authentication to the site (`Authorization: NTLM` or
+    /// `Negotiate`, and the server's `WWW-Authenticate` challenge), with who sent them: each
+    /// carries its sender's Windows version, a challenge the server's names. At most
+    /// [`MAX_NTLM`].
+    pub ntlm: Vec<(Direction, crate::ntlm::Message)>,
 }
+
+/// NTLMSSP messages kept from one HTTP connection (a handshake is three).
+const MAX_NTLM: usize = 4;
 
 /// Bytes of response bodies searched for a `<title>`.
 const TITLE_SCAN: usize = 2048;
@@ -489,7 +497,11 @@ impl HttpExchange {
                         outcome: LoginOutcome::Unknown,
                         ts,
                     });
+                } else {
+                    self.ntlm_header(dir, value);
                 }
+            } else if name.eq_ignore_ascii_case(b"www-authenticate") && dir == Direction::ToClient {
+                self.ntlm_header(dir, value);
             } else if name.eq_ignore_ascii_case(b"server") && dir == Direction::ToClient {
                 self.server.get_or_insert_with(|| username(value));
             } else if name.eq_ignore_ascii_case(b"host") && dir == Direction::ToServer {
@@ -555,6 +567,26 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+impl HttpExchange {
+    /// An `NTLM` or `Negotiate` token (base64; Negotiate's SPNEGO wraps the NTLMSSP message, found
+    /// by its signature).
+    fn ntlm_header(&mut self, dir: Direction, value: &[u8]) {
+        let token = [&b"ntlm "[..], b"negotiate "]
+            .into_iter()
+            .find(|p| value.len() > p.len() && value[..p.len()].eq_ignore_ascii_case(p))
+            .map(|p| trim(&value[p.len()..]));
+        let Some(token) = token.filter(|_| self.ntlm.len() < MAX_NTLM) else {
+            return;
+        };
+        let decoded = base64_decode(token);
+        if let Some(at) = find(&decoded, crate::ntlm::SIGNATURE)
+            && let Ok(m) = crate::ntlm::parse(&decoded[at..])
+        {
+            self.ntlm.push((dir, m));
+        }
+    }
+}
+
 /// Standard base64 (RFC 4648), tolerant of missing padding; invalid characters end the input.
 fn base64_decode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() * 3 / 4);
@@ -600,6 +632,78 @@ mod tests {
         assert_eq!(base64_decode(b"YmlvbWVkOmd1ZXNzMTIz"), b"biomed:guess123");
         assert_eq!(base64_decode(b"YQ=="), b"a");
         assert_eq!(base64_decode(b"YQ"), b"a");
+    }
+
+    fn base64(b: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in b.chunks(3) {
+            let n = (u32::from(c[0]) << 16)
+                | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*c.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= c.len() {
+                    out.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    /// Windows authentication to an intranet site: the client's NTLM negotiate and authenticate
+    /// and the server's challenge, each with its sender's Windows version; a Basic header is
+    /// still a credential, and a token that is not NTLMSSP is nothing.
+    #[test]
+    fn http_ntlm_tokens_are_read_from_both_sides() {
+        use synth::payload::smb;
+        let (mut neg, mut chal) = (Vec::new(), Vec::new());
+        smb::ntlm_negotiate(&mut neg, (6, 1, 7601));
+        let names = (
+            "HOSPITAL",
+            "LIS01",
+            "hospital.example",
+            "lis01.hospital.example",
+        );
+        smb::ntlm_challenge(
+            &mut chal,
+            (10, 0, 17763),
+            names.0,
+            names.1,
+            names.2,
+            names.3,
+            [1; 8],
+        );
+        let mut h = HttpExchange::default();
+        let req = format!(
+            "GET /lis/ HTTP/1.1\r\nHost: lis01\r\nAuthorization: NTLM {}\r\n\r\n",
+            base64(&neg)
+        );
+        h.data(UP, T, req.as_bytes());
+        let resp = format!(
+            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Negotiate {}\r\nContent-Length: 0\r\n\r\n",
+            base64(&chal)
+        );
+        h.data(DOWN, T, resp.as_bytes());
+        h.data(
+            UP,
+            T,
+            b"GET / HTTP/1.1\r\nAuthorization: Negotiate YIIBhgYGKwYBBQUCoIIBejCCAXag\r\n\r\n",
+        );
+        let got: Vec<(Direction, Option<String>, Option<String>)> = h
+            .ntlm
+            .iter()
+            .map(|(d, m)| (*d, m.version_text(), m.nb_computer.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (UP, Some("6.1.7601".into()), None),
+                (DOWN, Some("10.0.17763".into()), Some("LIS01".into())),
+            ]
+        );
+        assert!(h.credentials.is_empty());
     }
 
     #[test]

@@ -853,6 +853,9 @@ impl FlowSession {
                     self.results
                         .fact(ts, About::Sender(Direction::ToClient), "http.title", &title);
                 }
+                for (dir, m) in std::mem::take(&mut h.ntlm) {
+                    self.results.ntlm(ts, dir, &m);
+                }
             }
             Parser::Tls(readers) => {
                 let ts = self.first_ts;
