@@ -1,6 +1,6 @@
 //! Arbitrary bytes through every identity parser: as a DHCP, DHCPv6, DNS/mDNS, SNMP, EtherNet/IP,
 //! NetBIOS (name service, datagram service) and SSDP datagram, as an LLDP and a CDP data unit and an
-//! NTLMSSP message (and through an SMB flow's scanner, in chunks), as both
+//! NTLMSSP message (and through an SMB flow's scanner and an HTTP flow's heads, in chunks), as both
 //! directions of a TLS stream fed in chunks (split where the first byte says), with a gap, and
 //! through the flow sessions that turn SNMP, EtherNet/IP, DHCPv6, NetBIOS, LLMNR and SSDP into
 //! evidence.
@@ -89,6 +89,7 @@ fuzz_target!(|data: &[u8]| {
         (false, 50000),
         (true, 44818),
         (true, 445),
+        (true, 80),
     ] {
         let sink: SharedSink = Rc::new(RefCell::new(Discard));
         let mut s = FlowSession::new(Rc::clone(&ports), sink, 1, tcp, port);
