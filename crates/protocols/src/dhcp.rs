@@ -327,6 +327,25 @@ pub struct Dhcpv6Message {
     pub option_codes: Vec<u16>,
     /// An option ran past the end of the message; options after it were not read.
     pub truncated: bool,
+    /// From the relay nearest the client, IPv6's option 82: its Interface-ID (option 18, the port
+    /// the client is on) and Remote-ID (option 37, after its enterprise number), raw.
+    pub relay_interface_id: Option<Vec<u8>>,
+    pub relay_remote_id: Option<Vec<u8>>,
+}
+
+impl Dhcpv6Message {
+    /// Where the relay nearest the client says it is, as the same evidence as DHCP's option 82:
+    /// `dhcp.relay.circuit_id` and `dhcp.relay.remote_id`, text when they are text, else hex.
+    pub fn relay_location(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(id) = &self.relay_interface_id {
+            out.push(("dhcp.relay.circuit_id", id_text(id)));
+        }
+        if let Some(id) = &self.relay_remote_id {
+            out.push(("dhcp.relay.remote_id", id_text(id)));
+        }
+        out
+    }
 }
 
 /// DHCPv6 message types (RFC 8415 section 7.3) that a client sends.
@@ -385,6 +404,7 @@ pub fn duid_mac(duid: &[u8]) -> Option<[u8; 6]> {
 pub fn parse_dhcpv6(payload: &[u8]) -> Option<Dhcpv6Message> {
     let mut payload = payload;
     let mut relay_hops = 0;
+    let (mut interface_id, mut remote_id) = (None, None);
     loop {
         let msg_type = *payload.first()?;
         if msg_type == 0 {
@@ -394,6 +414,15 @@ pub fn parse_dhcpv6(payload: &[u8]) -> Option<Dhcpv6Message> {
         let body = payload.get(v6_header_len(msg_type)..)?;
         let (options, complete) = walk_v6_options(body);
         if relay && relay_hops < MAX_RELAY_DEPTH {
+            // Each relay inward overwrites these: the last is the one nearest the client.
+            let cap = |v: &[u8]| v[..v.len().min(MAX_OPTION_BYTES)].to_vec();
+            for (code, v) in &options {
+                match code {
+                    18 if !v.is_empty() => interface_id = Some(cap(v)),
+                    37 if v.len() > 4 => remote_id = Some(cap(&v[4..])),
+                    _ => {}
+                }
+            }
             // Option 9: the relayed message. Unwrap it when it reads as a message itself.
             let inner = options.iter().find(|(code, _)| *code == 9).map(|(_, v)| *v);
             let readable = |v: &&[u8]| {
@@ -447,6 +476,8 @@ pub fn parse_dhcpv6(payload: &[u8]) -> Option<Dhcpv6Message> {
             ia_addresses: ia_addresses(&options),
             option_codes: options.iter().map(|(code, _)| *code).collect(),
             truncated: !complete,
+            relay_interface_id: interface_id,
+            relay_remote_id: remote_id,
         });
     }
 }
@@ -1030,6 +1061,45 @@ mod tests {
         }
         let msg = parse_dhcpv6(&nested).expect("dhcpv6");
         assert_eq!((msg.msg_type, msg.relay_hops), (12, MAX_RELAY_DEPTH));
+    }
+
+    /// Two relays: the one nearest the client (the access switch) says where the client is, as
+    /// option 82 does for DHCP; the outer one (the distribution router) is not the client's port.
+    #[test]
+    fn dhcpv6_relays_nearest_the_client_give_its_port() {
+        let mut access = vec![12, 0];
+        access.extend_from_slice(&[0x20; 32]);
+        access.extend_from_slice(&v6_opt(18, b"Gi1/0/7"));
+        access.extend_from_slice(&v6_opt(
+            37,
+            &[&9u32.to_be_bytes()[..], b"sw-icu-3"].concat(),
+        ));
+        access.extend_from_slice(&v6_opt(9, &solicit()));
+        let mut outer = vec![12, 1];
+        outer.extend_from_slice(&[0x30; 32]);
+        outer.extend_from_slice(&v6_opt(18, b"uplink"));
+        outer.extend_from_slice(&v6_opt(9, &access));
+        let msg = parse_dhcpv6(&outer).expect("dhcpv6");
+        assert_eq!(msg.relay_hops, 2);
+        assert_eq!(
+            msg.relay_location(),
+            [
+                ("dhcp.relay.circuit_id", "Gi1/0/7".to_string()),
+                ("dhcp.relay.remote_id", "sw-icu-3".to_string()),
+            ]
+        );
+        // One relay with only its interface-id; none at all.
+        let one = parse_dhcpv6(&relayed_solicit()).unwrap();
+        assert_eq!(
+            one.relay_location(),
+            [("dhcp.relay.circuit_id", "eth0".to_string())]
+        );
+        assert!(
+            parse_dhcpv6(&solicit())
+                .unwrap()
+                .relay_location()
+                .is_empty()
+        );
     }
 
     #[test]

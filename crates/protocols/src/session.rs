@@ -311,6 +311,9 @@ impl FlowResults {
             if !m.oro.is_empty() {
                 self.fact(ts, about.clone(), "dhcp6.params", &m.fingerprint());
             }
+            for (field, value) in m.relay_location() {
+                self.fact(ts, about.clone(), field, &value);
+            }
             if let Some(duid) = &m.client_duid {
                 self.fact(ts, about, "dhcp6.duid", &hex(duid));
             }
