@@ -78,17 +78,6 @@ fn has_evidence(device: &Value, field: &str, value: &str) -> bool {
     })
 }
 
-/// The values of `device`'s evidence `field`, in the report's order.
-fn evidence_values(device: &Value, field: &str) -> Vec<String> {
-    device["evidence"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["field"] == field)
-        .map(|e| e["value"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// Checks that `device` decided `field` as `value`, from evidence `evidence_field` with the same
 /// value, and lists that evidence too.
 fn check_decided(device: &Value, field: &str, value: &str, evidence_field: &str, evidence: &str) {
@@ -645,7 +634,7 @@ fn the_tls_hello_inside_quic_is_evidence_as_tshark_reads_it() {
     let (report, _) = analyze(&path);
     let client = device_at(&report, "10.168.234.1");
     let server = device_at(&report, "138.91.188.147");
-    let value = evidence_values;
+    let value = testkit::evidence_values;
     let ja4 = value(client, "tls.ja4");
     assert!(ja4.len() == 1 && ja4[0].starts_with('q'), "{ja4:?}");
     assert_eq!(value(server, "tls.server_version"), ["TLS 1.3"]);

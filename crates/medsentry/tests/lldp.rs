@@ -139,15 +139,7 @@ fn lldp_med_names_the_device_and_lldp_the_switch() {
     assert_eq!(m["software"], serde_json::json!(["L.01.02"]));
     assert_eq!(decided(m, "vendor").1, "lldp.med.manufacturer");
     assert_eq!(decided(m, "software").2, "lldp-med-software");
-    let evidence = |d: &Value, field: &str| -> Vec<String> {
-        d["evidence"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["field"] == field)
-            .map(|e| e["value"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let evidence = testkit::evidence_values;
     // The asset id and serial are there to match against the CMMS register.
     assert_eq!(evidence(m, "lldp.med.asset_id"), ["BME-004711"]);
     assert_eq!(evidence(m, "lldp.med.serial"), ["SN12345"]);

@@ -253,13 +253,7 @@ fn devices_match(case: &str, truth: &Value, report: &Value) -> (usize, usize) {
         // Windows workstations name themselves in NetBIOS too (upper case, as Windows sends it),
         // and announce Windows 10 there; their NTLM logon to a Windows server names the release,
         // which is what they run. Nobody else does.
-        let netbios: Vec<&str> = d["evidence"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["field"] == "netbios.name")
-            .map(|e| e["value"].as_str().unwrap())
-            .collect();
+        let netbios = testkit::evidence_values(d, "netbios.name");
         let by_ntlm = d["decided"]["software"]["evidence"]["field"] == "ntlm.os_version";
         if netbios.is_empty() {
             // A Windows server the workstations log on to names its release in NTLM too
@@ -289,16 +283,10 @@ fn devices_match(case: &str, truth: &Value, report: &Value) -> (usize, usize) {
             by_release += usize::from(by_ntlm);
         }
         // The core switch's ports announce it (LLDP, CDP) from MACs of their own: the same device.
-        let ports: Vec<&str> = d["evidence"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["field"] == "l2.port_mac")
-            .map(|e| e["value"].as_str().unwrap())
-            .collect();
-        let want_ports: Vec<&str> = t["port_macs"]
-            .as_array()
-            .map_or(vec![], |a| a.iter().map(|m| m.as_str().unwrap()).collect());
+        let ports = testkit::evidence_values(d, "l2.port_mac");
+        let want_ports: Vec<String> = t["port_macs"].as_array().map_or(vec![], |a| {
+            a.iter().map(|m| m.as_str().unwrap().to_string()).collect()
+        });
         assert_eq!(ports, want_ports, "{what}: switch ports");
         // Every decided field names the rule and the evidence behind it.
         for (field, decided) in d["decided"].as_object().unwrap() {

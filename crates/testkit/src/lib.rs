@@ -166,3 +166,17 @@ pub mod ber {
         tlv(0x30, &[tlv(0x06, &oid(name)), value].concat())
     }
 }
+
+/// The values of a report device's evidence `field` (`devices[].evidence[]` of the JSON report), in
+/// the report's order.
+pub fn evidence_values(device: &serde_json::Value, field: &str) -> Vec<String> {
+    device["evidence"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter(|e| e["field"] == field)
+                .filter_map(|e| e["value"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
