@@ -416,9 +416,10 @@ impl Inventory {
         of.name = said.name.or(of.name.take());
     }
 
-    /// In LLDP or CDP, `port` said it routes (the router capability, enabled): its chassis is a
-    /// router however few addresses a capture shows it carry, and only the addresses it claims in
-    /// ARP or leases are its own.
+    /// `port` said it routes: the router capability enabled in LLDP or CDP, an IPv6 router
+    /// advertisement, a neighbour advertisement's router flag. Its chassis is a router however few
+    /// addresses a capture shows it carry, and only the addresses it claims (ARP, Neighbor
+    /// Discovery, its management addresses) or leases are its own.
     pub fn router(&mut self, port: [u8; 6]) {
         if unicast(&port) && self.room(|i| &i.chassis, &port) {
             self.chassis.entry(port).or_default().router = true;
