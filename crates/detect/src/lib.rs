@@ -89,6 +89,7 @@ pub fn flow_findings(view: &FlowView<'_>, show_phi: bool) -> Vec<Finding> {
     cleartext_credentials(view, &mut out);
     insecure_protocol(view, &mut out);
     snmp_community(view, &mut out);
+    smb1(view, &mut out);
     out
 }
 
@@ -360,6 +361,37 @@ fn snmp_community(view: &FlowView<'_>, out: &mut Vec<Finding>) {
     });
 }
 
+/// A server that answers in SMB1: the protocol WannaCry and NotPetya spread through (MS17-010),
+/// which hospitals' old Windows and embedded file shares still speak. A client offering SMB1 in
+/// its first negotiate is no finding when the server answers in SMB2: that is how modern clients
+/// negotiate.
+fn smb1(view: &FlowView<'_>, out: &mut Vec<Finding>) {
+    use protocols::smb::Version;
+    let Some([_, Some(Version::Smb1)]) = view.results.smb else {
+        return;
+    };
+    let rec = view.record;
+    let mut title = String::from("SMBv1 in use on ");
+    push_ip(&mut title, rec.server.ip);
+    let _ = write!(title, " port {}", rec.server.port);
+    let mut detail = String::from("SMB session ");
+    push_endpoints(&mut detail, rec);
+    detail.push_str(
+        ": the server answered in SMB version 1, the protocol WannaCry and NotPetya spread \
+         through (MS17-010); disable SMBv1 and use SMB 3",
+    );
+    out.push(Finding {
+        kind: kind::INSECURE_PROTOCOL,
+        severity: Severity::High,
+        flow: rec.id,
+        device: rec.server.ip,
+        title,
+        detail,
+        phi_fields: Vec::new(),
+        usernames: Vec::new(),
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,6 +503,39 @@ mod tests {
             "telnet session 2001:db8::1:50000 -> 2001:db8::aa:23: management traffic without \
              encryption"
         );
+    }
+
+    /// A server answering in SMB1 is a high finding about the server; a client's SMB1 negotiate
+    /// answered in SMB2 is none.
+    #[test]
+    fn an_smb1_server_is_a_finding_and_an_smb1_offer_is_not() {
+        use protocols::smb::Version;
+        let rec = record("10.0.0.5", 50000, "10.0.0.9", 445);
+        let with = |versions| FlowResults {
+            smb: Some(versions),
+            ..FlowResults::default()
+        };
+        let f = run(
+            &rec,
+            App::Smb,
+            &with([Some(Version::Smb1), Some(Version::Smb1)]),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            (f[0].kind, f[0].severity, f[0].title.as_str()),
+            (
+                kind::INSECURE_PROTOCOL,
+                Severity::High,
+                "SMBv1 in use on 10.0.0.9 port 445"
+            )
+        );
+        assert_eq!(f[0].device, "10.0.0.9".parse::<IpAddr>().unwrap());
+        let f = run(
+            &rec,
+            App::Smb,
+            &with([Some(Version::Smb1), Some(Version::Smb2)]),
+        );
+        assert!(f.is_empty(), "{f:?}");
     }
 
     #[test]

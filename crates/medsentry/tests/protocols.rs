@@ -634,3 +634,58 @@ fn ssh_identification_lines_name_each_side_software() {
             .any(|d| d["id"] == "ip-192.168.0.255")
     );
 }
+
+/// SMBv1 servers: a server that answers in SMB1 (MS17-010's protocol) is a high insecure-protocol
+/// finding about it, on each corpus capture where tshark sees SMB1 responses (`smb.flags.response`
+/// from the server's port); a server answering in SMB2 is none, though its client's first
+/// negotiate was SMB1 (the suricata-verify capture's Windows 10 pair).
+#[test]
+fn smb1_servers_are_findings_as_tshark_sees_them() {
+    let Some(corpus) = testkit::corpus() else {
+        return;
+    };
+    for rel in [
+        "ndpi/smbv1.pcap",
+        "suricata-verify/smb2-ntlmssp-negotiateflags/input.pcap",
+    ] {
+        let path = corpus.join("pcap").join(rel);
+        let r = report(&path, &[]);
+        let mut ours: Vec<String> = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["title"].as_str().unwrap_or("").starts_with("SMBv1"))
+            .map(|f| {
+                assert_eq!(
+                    (f["kind"].as_str(), f["severity"].as_str()),
+                    (Some("insecure-protocol"), Some("high"))
+                );
+                f["title"].as_str().unwrap().to_string()
+            })
+            .collect();
+        ours.sort();
+        ours.dedup();
+        assert!(!ours.is_empty(), "{rel}: an SMB1 server");
+        let Some(tshark) = testkit::tshark() else {
+            continue;
+        };
+        let out = Command::new(tshark)
+            .arg("-r")
+            .arg(&path)
+            .args(["-Y", "smb.flags.response == 1", "-T", "fields"])
+            .args(["-e", "ip.src", "-e", "tcp.srcport"])
+            .output()
+            .unwrap();
+        let mut theirs: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (ip, port) = l.split_once('\t').unwrap();
+                format!("SMBv1 in use on {ip} port {port}")
+            })
+            .collect();
+        theirs.sort();
+        theirs.dedup();
+        assert_eq!(ours, theirs, "{rel}");
+    }
+}

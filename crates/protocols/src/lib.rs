@@ -22,6 +22,7 @@ pub mod netbios;
 pub mod ntlm;
 pub mod quic;
 pub mod session;
+pub mod smb;
 pub mod snmp;
 pub mod ssdp;
 pub mod tls_hello;

@@ -105,6 +105,8 @@ pub struct FlowResults {
     pub dhcpv6_leases: Vec<([u8; 6], std::net::IpAddr)>,
     /// SNMP seen on the flow (`None` on every other flow, so that they carry no SNMP state).
     pub snmp: Option<Box<SnmpTotals>>,
+    /// On an SMB flow, the SMB each side spoke first: client, server.
+    pub smb: Option<[Option<crate::smb::Version>; 2]>,
 }
 
 /// What SNMP a flow carried: enough for the detect crate to flag cleartext communities. A community is
@@ -547,8 +549,8 @@ enum Parser {
     Tls(Box<[crate::tls_hello::HelloReader; 2]>),
     /// EtherNet/IP: each direction framed into encapsulation messages, for ListIdentity replies.
     Enip(Box<[EnipReader; 2]>),
-    /// SMB: each direction's first bytes, for the NTLMSSP messages of session setup.
-    Smb(Box<[crate::ntlm::Scanner; 2]>),
+    /// SMB: each side's first message (its SMB version) and the NTLMSSP messages of session setup.
+    Smb(Box<crate::smb::SmbReader>),
     /// QUIC: each side's Initial packets, for the hellos in them; the server's reader once the
     /// client's first packet gave the connection id both sides' keys come from.
     Quic(Box<QuicReaders>),
@@ -900,13 +902,10 @@ impl FlowSession {
                         .fact(ts, About::Sender(Direction::ToClient), "banner.ftp", &b);
                 }
             }
-            // ListIdentity replies were read as they came.
             // NTLMSSP messages were read as they came.
-            Parser::Enip(_)
-            | Parser::Smb(_)
-            | Parser::Quic(_)
-            | Parser::Undecided
-            | Parser::Opaque => {}
+            Parser::Smb(r) => self.results.smb = Some(r.versions()),
+            // ListIdentity replies were read as they came.
+            Parser::Enip(_) | Parser::Quic(_) | Parser::Undecided | Parser::Opaque => {}
         }
     }
 }
@@ -956,9 +955,9 @@ impl StreamConsumer for FlowSession {
                 let results = &mut self.results;
                 readers[dir.index()].feed(bytes, &mut |msg| results.enip(ts, dir, msg));
             }
-            Parser::Smb(scanners) => {
+            Parser::Smb(r) => {
                 let results = &mut self.results;
-                scanners[dir.index()].feed(bytes, &mut |m| results.ntlm(ts, dir, &m));
+                r.data(dir, bytes, &mut |m| results.ntlm(ts, dir, &m));
             }
             Parser::Quic(_) | Parser::Undecided | Parser::Opaque => {}
         }
@@ -973,7 +972,7 @@ impl StreamConsumer for FlowSession {
             Parser::Ftp(f) => f.gap(dir),
             Parser::Tls(readers) => readers[dir.index()].gap(),
             Parser::Enip(readers) => readers[dir.index()].gap(len),
-            Parser::Smb(scanners) => scanners[dir.index()].gap(),
+            Parser::Smb(r) => r.gap(dir),
             // The identification line is the first thing each side sends: after a gap, no more.
             Parser::Ssh(lines) => {
                 let line = &mut lines[dir.index()];
