@@ -105,6 +105,33 @@ fn arp_senders_in_real_captures_are_devices() {
     assert_eq!(report["devices"][0]["vendor"], "Dell");
 }
 
+/// A capture written frame by frame, a millisecond apart from 2023-11-14T22:13:20Z.
+struct Frames {
+    w: PcapWriter<std::fs::File>,
+    t: i64,
+}
+
+impl Frames {
+    fn create(path: &Path) -> Frames {
+        let file = std::fs::File::create(path).unwrap();
+        Frames {
+            w: PcapWriter::new(file, Format::Pcap).unwrap(),
+            t: 1_700_000_000_000_000,
+        }
+    }
+
+    /// The next frame, as `build` writes it.
+    fn put(&mut self, build: impl FnOnce(&mut Vec<u8>)) {
+        build(self.w.begin());
+        self.t += 1000;
+        self.w.end(self.t, None).unwrap();
+    }
+
+    fn finish(self) {
+        self.w.finish().unwrap();
+    }
+}
+
 const PUMP: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x01];
 const MONITOR: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x02];
 const SERVER: [u8; 6] = [0x00, 0x1f, 0x11, 0x00, 0x00, 0x03];
@@ -142,15 +169,9 @@ fn arp(
 fn a_device_that_only_answers_arp_is_in_the_inventory() {
     let dir = testkit::Scratch::new("arp-only");
     let path = dir.path("arp.pcap");
-    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), Format::Pcap).unwrap();
-    let mut t = 1_700_000_000_000_000i64;
-    let mut put = |w: &mut PcapWriter<std::fs::File>, build: &dyn Fn(&mut Vec<u8>)| {
-        build(w.begin());
-        t += 1000;
-        w.end(t, None).unwrap();
-    };
+    let mut w = Frames::create(&path);
     // The monitor asks for the pump; the pump answers, and never sends anything else.
-    put(&mut w, &|b| {
+    w.put(|b| {
         arp(
             b,
             MONITOR,
@@ -162,9 +183,7 @@ fn a_device_that_only_answers_arp_is_in_the_inventory() {
             [10, 1, 0, 1],
         )
     });
-    put(&mut w, &|b| {
-        arp(b, PUMP, 2, 1, PUMP, [10, 1, 0, 1], MONITOR, [10, 1, 0, 2])
-    });
+    w.put(|b| arp(b, PUMP, 2, 1, PUMP, [10, 1, 0, 1], MONITOR, [10, 1, 0, 2]));
     // The monitor also talks to the server over UDP: one device, from both kinds of frame.
     let monitor = L2L3 {
         mac: MONITOR,
@@ -175,7 +194,7 @@ fn a_device_that_only_answers_arp_is_in_the_inventory() {
         sport: 40000,
         dport: 9999,
     };
-    put(&mut w, &|b| {
+    w.put(|b| {
         wire::frame(
             b,
             &monitor,
@@ -188,12 +207,10 @@ fn a_device_that_only_answers_arp_is_in_the_inventory() {
         );
     });
     // A newcomer probes for its address before taking it (RFC 5227): its MAC, no address yet.
-    put(&mut w, &|b| {
-        arp(b, NEWCOMER, 1, 1, NEWCOMER, [0; 4], [0; 6], [10, 1, 0, 9])
-    });
+    w.put(|b| arp(b, NEWCOMER, 1, 1, NEWCOMER, [0; 4], [0; 6], [10, 1, 0, 9]));
     // A frame from the spoofer claims the server's address for another MAC: the spoofer is seen,
     // the claim is not.
-    put(&mut w, &|b| {
+    w.put(|b| {
         arp(
             b,
             SPOOFER,
@@ -206,7 +223,7 @@ fn a_device_that_only_answers_arp_is_in_the_inventory() {
         )
     });
     // Not Ethernet/IPv4 ARP (hardware type 6, IEEE 802): no device from it.
-    put(&mut w, &|b| {
+    w.put(|b| {
         arp(
             b,
             [0x00, 0x1f, 0x11, 0, 0, 0x77],
@@ -218,7 +235,7 @@ fn a_device_that_only_answers_arp_is_in_the_inventory() {
             [10, 1, 0, 1],
         )
     });
-    w.finish().unwrap();
+    w.finish();
 
     let report = analyze(&path);
     assert_eq!(
@@ -274,25 +291,19 @@ fn neighbor_discovery_claims_addresses_and_names_routers() {
     let v6 = |s: &str| Ip::V6(octets(s));
     let dir = testkit::Scratch::new("ndp");
     let path = dir.path("ndp.pcap");
-    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), Format::Pcap).unwrap();
-    let mut t = 1_700_000_000_000_000i64;
-    let mut put = |w: &mut PcapWriter<std::fs::File>, build: &dyn Fn(&mut Vec<u8>)| {
-        build(w.begin());
-        t += 1000;
-        w.end(t, None).unwrap();
-    };
+    let mut w = Frames::create(&path);
     let host = L2L3 {
         mac: HOST,
         ip: v6("fd00:10:20:10::5"),
         vlan: None,
     };
-    put(&mut w, &|b| {
+    w.put(|b| {
         wire::dad_solicitation(b, &host);
     });
-    put(&mut w, &|b| {
+    w.put(|b| {
         wire::unsolicited_advertisement(b, &host, false);
     });
-    put(&mut w, &|b| {
+    w.put(|b| {
         wire::router_advertisement(b, ROUTER, None, octets("fd00:10:20:10::"));
     });
     // Routed traffic: a device on another subnet, and a public peer, both behind the router's MAC.
@@ -306,7 +317,7 @@ fn neighbor_discovery_claims_addresses_and_names_routers() {
             ip: v6(remote),
             vlan: None,
         };
-        put(&mut w, &|b| {
+        w.put(|b| {
             wire::frame(b, &from, HOST, host.ip, 0, 63, &udp, b"x");
         });
     }
@@ -339,9 +350,9 @@ fn neighbor_discovery_claims_addresses_and_names_routers() {
             &body,
         );
     };
-    put(&mut w, &|b| na(b, LIAR, "fd00:10:20:10::99", 0x20, HOST));
-    put(&mut w, &|b| na(b, PROXY, "fd00:10:20:10::98", 0x40, PROXY));
-    w.finish().unwrap();
+    w.put(|b| na(b, LIAR, "fd00:10:20:10::99", 0x20, HOST));
+    w.put(|b| na(b, PROXY, "fd00:10:20:10::98", 0x40, PROXY));
+    w.finish();
 
     let report = analyze(&path);
     let ll = |m: [u8; 6]| std::net::Ipv6Addr::from(wire::link_local(m)).to_string();
